@@ -1,0 +1,92 @@
+import type { Envelope } from './envelope.js';
+import { parseAddress } from './names.js';
+import type { AgentRecord, Registry } from './registry.js';
+
+/** Names of delivery consumers: an agent's inbox FIFO and its tmux pane each have a cursor. */
+export const inboxConsumer = (agent: string): string => `inbox:${agent}`;
+export const tmuxConsumer = (agent: string): string => `tmux:${agent}`;
+
+/** Who a journaled message is for: known agents, and the one unknown name it was addressed to (if any). */
+export interface Recipients {
+  agents: string[];
+  unknown?: string;
+}
+
+/**
+ * Resolves addresses against the registry: a name, `*` (everyone but the
+ * sender), `role:R` (one live agent of the role, chosen once when the message
+ * is accepted and written into it as `rcpt`), `group:G` and `leader:G`.
+ */
+export class AddressBook {
+  private agents = new Map<string, AgentRecord>();
+  private groups: Registry['groups'] = {};
+  private roleTurn = new Map<string, number>();
+
+  constructor(registry: Registry) {
+    this.update(registry);
+  }
+
+  update(registry: Registry): void {
+    this.agents = new Map(Object.entries(registry.agents));
+    this.groups = registry.groups;
+  }
+
+  get names(): string[] {
+    return [...this.agents.keys()];
+  }
+
+  get(name: string): AgentRecord | undefined {
+    return this.agents.get(name);
+  }
+
+  /** Round robin over the live agents of a role, skipping failed ones. */
+  chooseForRole(role: string): string | undefined {
+    const candidates = [...this.agents.values()]
+      .filter((a) => a.role === role && a.status !== 'failed' && a.status !== 'dead')
+      .map((a) => a.name)
+      .sort();
+    if (candidates.length === 0) return undefined;
+    const turn = this.roleTurn.get(role) ?? 0;
+    this.roleTurn.set(role, turn + 1);
+    return candidates[turn % candidates.length];
+  }
+
+  recipients(envelope: Envelope): Recipients {
+    const address = parseAddress(envelope.to);
+    switch (address.kind) {
+      case 'agent':
+        return this.agents.has(address.name) ? { agents: [address.name] } : { agents: [], unknown: address.name };
+      case 'broadcast':
+        return { agents: this.names.filter((n) => n !== envelope.from) };
+      case 'role':
+        if (envelope.rcpt === undefined) return { agents: [], unknown: envelope.to };
+        return this.agents.has(envelope.rcpt) ? { agents: [envelope.rcpt] } : { agents: [], unknown: envelope.rcpt };
+      case 'group': {
+        const group = this.groups[address.name];
+        if (!group) return { agents: [], unknown: envelope.to };
+        return { agents: group.members.filter((m) => this.agents.has(m) && m !== envelope.from) };
+      }
+      case 'leader': {
+        const leader = this.groups[address.name]?.leader;
+        if (!leader) return { agents: [], unknown: envelope.to };
+        return this.agents.has(leader) ? { agents: [leader] } : { agents: [], unknown: leader };
+      }
+    }
+  }
+
+  /** The consumers an agent's delivery mode asks for. */
+  consumersOf(name: string): string[] {
+    const agent = this.agents.get(name);
+    if (!agent) return [];
+    switch (agent.deliver) {
+      case 'inbox':
+        return [inboxConsumer(name)];
+      case 'tmux':
+        return [tmuxConsumer(name)];
+      case 'both':
+        return [inboxConsumer(name), tmuxConsumer(name)];
+      case 'none':
+        return [];
+    }
+  }
+}

@@ -1,0 +1,178 @@
+import { isUtf8 } from 'node:buffer';
+import { InvalidMessageError } from './errors.js';
+import { newId } from './ids.js';
+import { DEFAULT_SENDER, isValidAddress, isValidName, show } from './names.js';
+
+/** One message on the bus: one JSON object on one line of the journal. */
+export interface Envelope {
+  /** Unique, sortable by time; a re-delivery carries the same id. */
+  id: string;
+  /** When the message was stamped, ISO 8601. */
+  ts: string;
+  from: string;
+  /** An agent name, `orchestrator`, `*`, `role:R`, `group:G` or `leader:G`. */
+  to: string;
+  /** `message` unless the writer says otherwise; `text` for plain text lines. */
+  type: string;
+  body: unknown;
+  thread?: string;
+  reply_to?: string;
+  /** Set by the router when `to` is `role:R`: the agent it chose. Writers may not set it. */
+  rcpt?: string;
+}
+
+export const ENVELOPE_FIELDS = ['id', 'ts', 'from', 'to', 'type', 'body', 'thread', 'reply_to'] as const;
+const FIELD_SET = new Set<string>(ENVELOPE_FIELDS);
+
+/** 1 MiB: a longer line is dead-lettered and the stream resynchronises at the next newline. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+/** Writes up to PIPE_BUF bytes into a FIFO are atomic; longer ones can interleave with other writers'. */
+export const PIPE_BUF = 4096;
+
+const TYPE_PATTERN = /^[a-z0-9][a-z0-9._:-]{0,63}$/i;
+const TOKEN_PATTERN = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * What the pipe a line arrived on says about it. A pair pipe names both ends
+ * (and its name wins over the line); orchestrator.pipe and broadcast.pipe fix `to`.
+ */
+export interface Origin {
+  /** Pipe file name, for error messages and the dead-letter log. */
+  pipe: string;
+  from?: string;
+  to?: string;
+}
+
+export type Normalized = {
+  envelope: Envelope;
+  /** The journal line (no newline): the writer's own bytes when they were already a complete envelope. */
+  line: string;
+  /** Set when the pipe's name overrode what the line said (a forged `from`). */
+  warning?: string;
+};
+
+/** Thrown-free classification of one raw line. */
+export type Parsed =
+  | { kind: 'blank' }
+  | { kind: 'object'; value: Record<string, unknown>; raw: string }
+  | { kind: 'text'; text: string };
+
+const invalid = (reason: string, message: string): InvalidMessageError => new InvalidMessageError(reason, message);
+
+/**
+ * Classifies a raw line (without its newline): blank, a JSON object (first
+ * non-blank character `{`), or plain text. Throws InvalidMessageError for
+ * binary data, NUL bytes, bad UTF-8 and bad JSON.
+ */
+export function parseLine(bytes: Buffer): Parsed {
+  if (bytes.includes(0)) throw invalid('nul_byte', 'Line contains a NUL byte');
+  if (!isUtf8(bytes)) throw invalid('binary', 'Line is not valid UTF-8 text (binary data?)');
+  let text = bytes.toString('utf8');
+  if (text.endsWith('\r')) text = text.slice(0, -1);
+  const trimmed = text.trim();
+  if (trimmed === '') return { kind: 'blank' };
+  if (trimmed[0] === '{') {
+    let value: unknown;
+    try {
+      value = JSON.parse(trimmed);
+    } catch (error) {
+      throw invalid('invalid_json', `Invalid JSON: ${(error as Error).message}`);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw invalid('invalid_json', 'Expected a JSON object');
+    }
+    return { kind: 'object', value: value as Record<string, unknown>, raw: trimmed };
+  }
+  // Control characters other than tab in a text line mean binary data or a
+  // terminal escape sequence, neither of which a person meant to send.
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(text)) throw invalid('binary', 'Text line contains control characters (binary data?)');
+  return { kind: 'text', text };
+}
+
+/**
+ * Turns a parsed line into a stamped envelope: fills in `id`, `ts`, `type`,
+ * and `from` / `to` from the pipe where the pipe knows them, and validates
+ * every field. Throws InvalidMessageError with a reason for the dead-letter log.
+ */
+export function normalize(parsed: Exclude<Parsed, { kind: 'blank' }>, origin: Origin, now = Date.now()): Normalized {
+  if (parsed.kind === 'text') {
+    const envelope = stamp({ type: 'text', body: parsed.text }, origin, now);
+    return { envelope, line: serialize(envelope) };
+  }
+  const value = parsed.value;
+  let hasEnvelopeField = false;
+  for (const key of Object.keys(value)) {
+    if (FIELD_SET.has(key)) hasEnvelopeField = true;
+  }
+  // An object with none of the envelope's fields is a body, as a script would mean it.
+  if (!hasEnvelopeField) {
+    const envelope = stamp({ body: value }, origin, now);
+    return { envelope, line: serialize(envelope) };
+  }
+  for (const key of Object.keys(value)) {
+    if (!FIELD_SET.has(key)) {
+      throw invalid('unknown_field', `Unknown envelope field ${show(key)} (expected ${ENVELOPE_FIELDS.join(', ')})`);
+    }
+  }
+  let warning: string | undefined;
+  if (origin.from !== undefined && value.from !== undefined && value.from !== origin.from) {
+    warning = `forged from ${show(value.from)} on ${origin.pipe}: the pipe's name wins, from is ${show(origin.from)}`;
+  }
+  const envelope = stamp(value, origin, now);
+  const complete =
+    warning === undefined &&
+    value.id !== undefined && value.ts !== undefined && value.from !== undefined &&
+    value.to !== undefined && value.type !== undefined && 'body' in value &&
+    (origin.to === undefined || value.to === origin.to);
+  // A complete envelope is journaled as the writer wrote it: no re-serialising on the hot path.
+  return { envelope, line: complete ? parsed.raw : serialize(envelope), ...(warning ? { warning } : {}) };
+}
+
+function stamp(value: Record<string, unknown>, origin: Origin, now: number): Envelope {
+  const from = origin.from ?? value.from ?? DEFAULT_SENDER;
+  if (!isValidName(from)) throw invalid('invalid_from', `Invalid from: expected an agent name, got ${show(from)}`);
+  // A pipe that names its receiver (pair, orchestrator, broadcast) decides `to`.
+  const to = origin.to ?? value.to;
+  if (to === undefined) throw invalid('missing_to', 'Missing `to`: say who the message is for');
+  if (!isValidAddress(to)) {
+    throw invalid('invalid_to', `Invalid to: expected an agent name, orchestrator, *, role:R, group:G or leader:G, got ${show(to)}`);
+  }
+  const id = value.id ?? newId(now);
+  if (typeof id !== 'string' || !TOKEN_PATTERN.test(id)) throw invalid('invalid_id', `Invalid id ${show(id)}: expected 1-128 printable ASCII characters`);
+  const ts = value.ts ?? new Date(now).toISOString();
+  if (typeof ts !== 'string' || Number.isNaN(Date.parse(ts))) throw invalid('invalid_ts', `Invalid ts ${show(ts)}: expected an ISO 8601 time`);
+  const type = value.type ?? 'message';
+  if (typeof type !== 'string' || !TYPE_PATTERN.test(type)) throw invalid('invalid_type', `Invalid type ${show(type)}: expected a word like message, task or event`);
+  const envelope: Envelope = { id, ts, from, to, type, body: value.body ?? null };
+  for (const key of ['thread', 'reply_to'] as const) {
+    const v = value[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || !TOKEN_PATTERN.test(v)) throw invalid(`invalid_${key}`, `Invalid ${key} ${show(v)}: expected 1-128 printable ASCII characters`);
+    envelope[key] = v;
+  }
+  return envelope;
+}
+
+/** The canonical line of an envelope (fields in a fixed order, no newline). */
+export function serialize(envelope: Envelope): string {
+  const out: Envelope = { id: envelope.id, ts: envelope.ts, from: envelope.from, to: envelope.to, type: envelope.type, body: envelope.body };
+  if (envelope.thread !== undefined) out.thread = envelope.thread;
+  if (envelope.reply_to !== undefined) out.reply_to = envelope.reply_to;
+  if (envelope.rcpt !== undefined) out.rcpt = envelope.rcpt;
+  return JSON.stringify(out);
+}
+
+/** Builds a complete envelope in the sending process (the CLI and the library), so the sender knows the id. */
+export function createEnvelope(fields: {
+  from: string; to: string; body: unknown; type?: string; thread?: string; reply_to?: string; id?: string; ts?: string;
+}, now = Date.now()): Envelope {
+  const value: Record<string, unknown> = { ...fields };
+  for (const key of Object.keys(value)) if (value[key] === undefined) delete value[key];
+  return stamp(value, { pipe: 'send' }, now);
+}
+
+/** Parses one journal line back into an envelope (journal lines were validated when accepted). */
+export function decodeJournalLine(line: string): Envelope {
+  return JSON.parse(line) as Envelope;
+}

@@ -1,0 +1,86 @@
+/**
+ * One error class per failure a user can meet. The CLI maps each class to an
+ * exit code and prints `message` as one line; anything else prints a stack.
+ */
+export class BusError extends Error {
+  /** Exit code the CLI uses for this error (1 failure, 2 usage). */
+  readonly exitCode: number = 1;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A name (agent, group, role) that does not match the allowed pattern. */
+export class InvalidNameError extends BusError {
+  override readonly exitCode = 2;
+}
+
+/** An address (`to`) that is not an agent, `orchestrator`, `*`, `role:`, `group:` or `leader:`. */
+export class InvalidAddressError extends BusError {
+  override readonly exitCode = 2;
+}
+
+/** A message that cannot become an envelope (bad JSON, bad field, too long...). */
+export class InvalidMessageError extends BusError {
+  /** Short machine-readable reason, also written to the dead-letter log. */
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** Bad command-line usage that commander itself cannot catch. */
+export class UsageError extends BusError {
+  override readonly exitCode = 2;
+}
+
+/** The bus root (or something in it) is a symlink, owned by someone else, too open, or of the wrong type. */
+export class UnsafeBusRootError extends BusError {}
+
+/** The bus root has not been created (`bmad-bus init`). */
+export class BusNotInitializedError extends BusError {}
+
+/** Another router already holds the root's lock. */
+export class RouterAlreadyRunningError extends BusError {}
+
+/** The command needs a running router and there is none. */
+export class RouterNotRunningError extends BusError {}
+
+/** An agent that is not in the registry. */
+export class UnknownAgentError extends BusError {}
+
+/** A configuration or topology file that does not validate. */
+export class ConfigError extends BusError {
+  override readonly exitCode = 2;
+}
+
+/** Something took longer than its time limit. */
+export class TimeoutError extends BusError {}
+
+/** A tmux call failed (server absent, bad target...). */
+export class TmuxError extends BusError {}
+
+/** Errors of the file system that are expected races on a bus, not faults. */
+export function isExpectedFsRace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'EPIPE' || code === 'ENXIO' || code === 'EAGAIN' || code === 'ECONNRESET';
+}
+
+export function errnoCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** A task id that is not in the task store. */
+export class UnknownTaskError extends BusError {
+  override readonly exitCode = 2;
+}
+
+/** Task dependencies (`--after`) that would make a task wait on itself. */
+export class DependencyCycleError extends BusError {
+  override readonly exitCode = 2;
+}
+
+/** A task change its current status does not allow (e.g. `done` on a cancelled task). */
+export class TaskStateError extends BusError {}

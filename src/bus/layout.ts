@@ -1,0 +1,63 @@
+import os from 'node:os';
+import path from 'node:path';
+import { pairPipeName, assertName } from './names.js';
+
+/** Where the bus root is: `--dir`, else `$BMAD_BUS_DIR`, else `/tmp/bmad-bus-<uid>`. */
+export function resolveRoot(dir?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = dir ?? env.BMAD_BUS_DIR;
+  if (chosen) return path.resolve(chosen);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : os.userInfo().uid;
+  return path.join(os.tmpdir() === '/tmp' ? '/tmp' : os.tmpdir(), `bmad-bus-${uid}`);
+}
+
+/**
+ * The on-disk layout of one bus root. Every path of the bus is computed here
+ * and nowhere else, so the router, the CLI, the keeper and the library agree.
+ */
+export class Layout {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  // The pipes writers write into.
+  get orchestratorPipe(): string { return path.join(this.root, 'orchestrator.pipe'); }
+  get broadcastPipe(): string { return path.join(this.root, 'broadcast.pipe'); }
+  /** General ingress: envelopes that name their own `to`; what `bmad-bus send` uses. */
+  get busPipe(): string { return path.join(this.root, 'bus.pipe'); }
+  get agentsDir(): string { return path.join(this.root, 'agents'); }
+  pairPipe(from: string, to: string): string { return path.join(this.agentsDir, pairPipeName(from, to)); }
+
+  // Where agents read.
+  get inboxDir(): string { return path.join(this.root, 'inbox'); }
+  inboxPipe(agent: string): string { return path.join(this.inboxDir, `${assertName(agent)}.pipe`); }
+
+  // Durable records.
+  get journalDir(): string { return path.join(this.root, 'journal'); }
+  get deadLetterFile(): string { return path.join(this.root, 'deadletter.ndjson'); }
+  get spoolDir(): string { return path.join(this.root, 'spool'); }
+  get logDir(): string { return path.join(this.root, 'log'); }
+  get routerLog(): string { return path.join(this.logDir, 'router.log'); }
+
+  // Locked state files.
+  get stateDir(): string { return path.join(this.root, 'state'); }
+  get registryFile(): string { return path.join(this.stateDir, 'agents.json'); }
+  get cursorsFile(): string { return path.join(this.stateDir, 'cursors.json'); }
+  get readCursorsDir(): string { return path.join(this.stateDir, 'read'); }
+  readCursorFile(agent: string): string { return path.join(this.readCursorsDir, `${assertName(agent)}.json`); }
+  /** The lock that makes one router (or keeper) per root. */
+  get routerLockTarget(): string { return path.join(this.stateDir, 'router'); }
+  /** What the running router reports about itself (pids, counters), for `status`. */
+  get routerStatusFile(): string { return path.join(this.stateDir, 'router-status.json'); }
+  get keeperStatusFile(): string { return path.join(this.stateDir, 'keeper.json'); }
+  get tasksFile(): string { return path.join(this.stateDir, 'tasks.json'); }
+  get teamFile(): string { return path.join(this.stateDir, 'team.json'); }
+  get knowledgeFile(): string { return path.join(this.root, 'knowledge.ndjson'); }
+
+  /** The FIFOs that always exist in an initialised root. */
+  get fixedPipes(): string[] { return [this.orchestratorPipe, this.broadcastPipe, this.busPipe]; }
+  /** The directories of an initialised root, each mode 0700. */
+  get directories(): string[] {
+    return [this.agentsDir, this.inboxDir, this.journalDir, this.spoolDir, this.stateDir, this.readCursorsDir, this.logDir];
+  }
+}

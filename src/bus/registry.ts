@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import { UnknownAgentError, UsageError, errnoCode } from './errors.js';
+import { ensureFifo } from './fs-safety.js';
+import type { Layout } from './layout.js';
+import { assertName, isValidName } from './names.js';
+import { readStateFile, updateStateFile } from './state-file.js';
+
+/** How an agent gets its messages: its inbox FIFO, pasted into its tmux pane, both, or not at all. */
+export type DeliveryMode = 'inbox' | 'tmux' | 'both' | 'none';
+export const DELIVERY_MODES: readonly DeliveryMode[] = ['inbox', 'tmux', 'both', 'none'];
+
+export interface AgentRecord {
+  name: string;
+  role?: string;
+  deliver: DeliveryMode;
+  /** tmux target of the agent's pane (`%12` or `session:window.pane`). */
+  tmux?: string;
+  /** Line breaks in a pasted message: `join` into one line (default) or `keep` (for multi-line input boxes). */
+  multiline?: 'join' | 'keep';
+  /** The key that submits a pasted message (`Enter`, `C-m`...). */
+  submit?: string;
+  /** Milliseconds between the paste and the submit key. */
+  submit_delay?: number;
+  /** The program the agent runs (`up` sets it); a pane running a bare shell instead is not typed into. */
+  command?: string;
+  /** Rendering template for pane injection; `{from}`, `{to}`, `{body}`, `{id}`, `{type}`, `{ts}`. */
+  template?: string;
+  project?: string;
+  /** Which topology file (or `cli`) registered it; `down FILE` removes only its own. */
+  owner?: string;
+  registered: string;
+  /** Working directory and environment the team layer started the agent with. */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Text injected after a restart so the agent can pick up its work. */
+  restore_prompt?: string;
+  /** tmux server socket name (tmux -L) of the agent's pane; the user's default server when unset. */
+  tmux_socket?: string;
+  /** Journal offset at registration: where delivery to a new agent starts. */
+  since?: number;
+  /** Set by the supervisor: `failed` and `dead` agents are skipped by role addressing. */
+  status?: 'running' | 'idle' | 'dead' | 'failed' | 'restarting';
+}
+
+export interface GroupRecord {
+  leader?: string;
+  members: string[];
+}
+
+export interface Registry {
+  agents: Record<string, AgentRecord>;
+  groups: Record<string, GroupRecord>;
+}
+
+const EMPTY: Registry = { agents: {}, groups: {} };
+
+export function readRegistry(layout: Layout): Registry {
+  const registry = readStateFile<Registry>(layout.registryFile, EMPTY);
+  return { agents: registry.agents ?? {}, groups: registry.groups ?? {} };
+}
+
+export type AgentInput = Omit<AgentRecord, 'registered' | 'deliver'> & { deliver?: DeliveryMode };
+
+/** Adds or updates an agent and creates its inbox FIFO. */
+export async function addAgent(layout: Layout, input: AgentInput): Promise<AgentRecord> {
+  assertName(input.name);
+  if (input.role !== undefined) assertName(input.role, 'role');
+  const deliver = input.deliver ?? (input.tmux ? 'tmux' : 'inbox');
+  if (!DELIVERY_MODES.includes(deliver)) {
+    throw new UsageError(`Expected delivery mode inbox, tmux, both or none, got \`${String(deliver)}\``);
+  }
+  if ((deliver === 'tmux' || deliver === 'both') && !input.tmux) {
+    throw new UsageError(`Delivery mode ${deliver} needs a tmux target (--tmux TARGET)`);
+  }
+  ensureFifo(layout.inboxPipe(input.name));
+  return updateStateFile(layout.registryFile, EMPTY, (registry) => {
+    const previous = registry.agents?.[input.name];
+    const record: AgentRecord = { ...previous, ...dropUndefined(input), deliver, registered: previous?.registered ?? new Date().toISOString() };
+    return { value: { agents: { ...registry.agents, [input.name]: record }, groups: registry.groups ?? {} }, result: record };
+  });
+}
+
+/** Removes an agent from the registry and deletes its inbox FIFO. */
+export async function removeAgent(layout: Layout, name: string): Promise<void> {
+  assertName(name);
+  await updateStateFile(layout.registryFile, EMPTY, (registry) => {
+    if (!registry.agents?.[name]) throw new UnknownAgentError(`No agent named \`${name}\` (see \`bmad-bus agents\`)`);
+    const agents = { ...registry.agents };
+    delete agents[name];
+    return { value: { agents, groups: registry.groups ?? {} }, result: undefined };
+  });
+  try {
+    fs.unlinkSync(layout.inboxPipe(name));
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error;
+  }
+}
+
+/** Replaces the groups owned by the registry (the topology sets them). */
+export async function setGroups(layout: Layout, groups: Record<string, GroupRecord>): Promise<void> {
+  for (const [name, group] of Object.entries(groups)) {
+    assertName(name, 'group name');
+    if (group.leader !== undefined) assertName(group.leader, 'group leader');
+    for (const member of group.members) assertName(member, 'group member');
+  }
+  await updateStateFile(layout.registryFile, EMPTY, (registry) => ({
+    value: { agents: registry.agents ?? {}, groups: { ...registry.groups, ...groups } },
+    result: undefined,
+  }));
+}
+
+export function getAgent(layout: Layout, name: string): AgentRecord {
+  if (!isValidName(name)) assertName(name);
+  const agent = readRegistry(layout).agents[name];
+  if (!agent) throw new UnknownAgentError(`No agent named \`${name}\` (see \`bmad-bus agents\`)`);
+  return agent;
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}

@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BusError, errnoCode } from '../bus/errors.js';
+import { PIPE_BUF, createEnvelope, serialize, type Envelope } from '../bus/envelope.js';
+import { writeFileAtomic } from '../bus/fs-safety.js';
+import { newId } from '../bus/ids.js';
+import type { Layout } from '../bus/layout.js';
+import { acquireWriterLock } from '../journal/writer-lock.js';
+import { JournalWriter } from '../journal/writer.js';
+
+export interface OutgoingMessage {
+  to: string;
+  body: unknown;
+  from?: string;
+  type?: string;
+  thread?: string;
+  reply_to?: string;
+}
+
+export interface SendOptions {
+  /** How long to wait when the bus pipe is full (the router is behind or restarting). Default 30 s. */
+  fullPipeTimeoutMs?: number;
+}
+
+/** The field a spool reference line carries: `{"$spool":"<file>"}`. */
+export const SPOOL_FIELD = '$spool';
+
+/**
+ * Sends messages: stamps them here (so the caller learns each id), writes them
+ * into `bus.pipe` when a router (or its keeper) holds it, else appends them to
+ * the journal directly under the writer lock — accepted either way.
+ * Every write into the pipe is at most PIPE_BUF bytes, so it is atomic and
+ * never interleaves with other writers; a longer message goes through a spool
+ * file (written atomically) and the pipe carries a short reference to it.
+ */
+export async function send(layout: Layout, messages: OutgoingMessage | OutgoingMessage[], options: SendOptions = {}): Promise<Envelope[]> {
+  const list = Array.isArray(messages) ? messages : [messages];
+  const now = Date.now();
+  const envelopes = list.map((m) =>
+    createEnvelope({ ...m, from: m.from ?? (process.env.BMAD_AGENT || 'user') }, now),
+  );
+  await sendEnvelopes(layout, envelopes, options);
+  return envelopes;
+}
+
+export async function sendEnvelopes(layout: Layout, envelopes: Envelope[], options: SendOptions = {}): Promise<void> {
+  const lines = envelopes.map((e) => `${serialize(e)}\n`);
+  for (;;) {
+    const fd = openPipe(layout.busPipe);
+    if (fd !== undefined) {
+      try {
+        await writeToPipe(layout, fd, lines, options.fullPipeTimeoutMs ?? 30_000);
+        return;
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    // Nobody holds the pipe: no router and no keeper. Append to the journal ourselves.
+    if (await appendDirectly(layout, lines)) return;
+    await sleep(50); // a router is starting: it will hold the pipe in a moment
+  }
+}
+
+function openPipe(file: string): number | undefined {
+  try {
+    return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  } catch (error) {
+    if (errnoCode(error) === 'ENXIO') return undefined; // no reader
+    if (errnoCode(error) === 'ENOENT') throw new BusError(`${file} is missing (run \`bmad-bus init\`)`, { cause: error });
+    throw error;
+  }
+}
+
+async function writeToPipe(layout: Layout, fd: number, lines: string[], timeoutMs: number): Promise<void> {
+  const chunks = packChunks(layout, lines);
+  const deadline = Date.now() + timeoutMs;
+  for (const chunk of chunks) {
+    for (;;) {
+      try {
+        // ≤ PIPE_BUF bytes: all or nothing, never interleaved with another writer.
+        fs.writeSync(fd, chunk);
+        break;
+      } catch (error) {
+        if (errnoCode(error) !== 'EAGAIN') throw error;
+        if (Date.now() > deadline) {
+          throw new BusError(`The bus pipe stayed full for ${Math.round(timeoutMs / 1000)}s: is the router stuck? (see \`bmad-bus status\`)`);
+        }
+        await sleep(2);
+      }
+    }
+  }
+}
+
+/** Groups lines into writes of at most PIPE_BUF bytes; a longer line becomes a spool reference. */
+function packChunks(layout: Layout, lines: string[]): Buffer[] {
+  const chunks: Buffer[] = [];
+  let current: Buffer[] = [];
+  let size = 0;
+  for (const line of lines) {
+    let bytes = Buffer.from(line, 'utf8');
+    if (bytes.length > PIPE_BUF) bytes = Buffer.from(`${JSON.stringify({ [SPOOL_FIELD]: spool(layout, bytes) })}\n`);
+    if (size + bytes.length > PIPE_BUF) {
+      chunks.push(Buffer.concat(current, size));
+      current = [];
+      size = 0;
+    }
+    current.push(bytes);
+    size += bytes.length;
+  }
+  if (size > 0) chunks.push(Buffer.concat(current, size));
+  return chunks;
+}
+
+function spool(layout: Layout, line: Buffer): string {
+  const name = `${newId()}.json`;
+  writeFileAtomic(path.join(layout.spoolDir, name), line);
+  return name;
+}
+
+async function appendDirectly(layout: Layout, lines: string[]): Promise<boolean> {
+  let lock;
+  try {
+    lock = await acquireWriterLock(layout);
+  } catch (error) {
+    if ((error as Error).name === 'RouterAlreadyRunningError') return false;
+    throw error;
+  }
+  try {
+    const writer = new JournalWriter(layout.journalDir);
+    try {
+      writer.append(lines.join(''));
+      writer.syncNow();
+    } finally {
+      writer.close();
+    }
+    return true;
+  } finally {
+    await lock.release();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

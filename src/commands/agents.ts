@@ -1,0 +1,70 @@
+import { UsageError } from '../bus/errors.js';
+import { addAgent, readRegistry, removeAgent, type DeliveryMode } from '../bus/registry.js';
+import { openOrInitRoot, openRoot } from '../bus/root.js';
+import { journalEnd } from '../journal/segments.js';
+import { readLiveRouterStatus } from '../router/router-status.js';
+import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
+import { table } from './table.js';
+
+export async function listAgents(options: GlobalOptions & { json?: boolean }): Promise<void> {
+  const layout = openRoot(rootOf(options));
+  const agents = Object.values(readRegistry(layout).agents).sort((a, b) => a.name.localeCompare(b.name));
+  if (options.json) {
+    printJson(agents);
+    return;
+  }
+  if (agents.length === 0) {
+    printLine('no agents (add one with `bmad-bus agents add NAME`)');
+    return;
+  }
+  const router = readLiveRouterStatus(layout);
+  printLine(
+    table(
+      ['NAME', 'ROLE', 'DELIVER', 'TMUX', 'UNDELIVERED'],
+      agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.tmux ?? '-', router ? String(router.agents[a.name]?.undelivered ?? 0) : '?']),
+    ),
+  );
+}
+
+export interface AddAgentOptions extends GlobalOptions {
+  role?: string;
+  tmux?: string;
+  deliver?: DeliveryMode;
+  submit?: string;
+  submitDelay?: string;
+  command?: string;
+  template?: string;
+  json?: boolean;
+}
+
+export async function addAgentCommand(name: string, options: AddAgentOptions): Promise<void> {
+  const layout = openOrInitRoot(rootOf(options));
+  let submitDelay: number | undefined;
+  if (options.submitDelay !== undefined) {
+    submitDelay = Number(options.submitDelay);
+    if (!Number.isInteger(submitDelay) || submitDelay < 0 || submitDelay > 60_000) {
+      throw new UsageError(`Expected --submit-delay to be milliseconds between 0 and 60000, got \`${options.submitDelay}\``);
+    }
+  }
+  const socket = tmuxSocketOf(options);
+  const record = await addAgent(layout, {
+    name,
+    ...(options.role ? { role: options.role } : {}),
+    ...(options.tmux ? { tmux: options.tmux } : {}),
+    ...(options.tmux && socket ? { tmux_socket: socket } : {}),
+    ...(options.deliver ? { deliver: options.deliver } : {}),
+    ...(options.submit ? { submit: options.submit } : {}),
+    ...(submitDelay !== undefined ? { submit_delay: submitDelay } : {}),
+    ...(options.command ? { command: options.command } : {}),
+    ...(options.template ? { template: options.template } : {}),
+    owner: 'cli',
+    since: journalEnd(layout.journalDir),
+  });
+  if (options.json) printJson(record);
+  else printLine(layout.inboxPipe(name));
+}
+
+export async function removeAgentCommand(name: string, options: GlobalOptions): Promise<void> {
+  const layout = openRoot(rootOf(options));
+  await removeAgent(layout, name);
+}

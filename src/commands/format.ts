@@ -1,0 +1,36 @@
+import type { Envelope } from '../bus/envelope.js';
+import type { DeadLetter } from '../journal/dead-letters.js';
+
+const codes = { dim: 2, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36 } as const;
+type Colour = keyof typeof codes;
+
+export function paint(text: string, colour: Colour, on: boolean): string {
+  return on ? `\x1b[${codes[colour]}m${text}\x1b[0m` : text;
+}
+
+/** A body as one short line: strings as they are, anything else as JSON; control characters escaped. */
+export function shortBody(body: unknown, max = 120): string {
+  let text = typeof body === 'string' ? body : (JSON.stringify(body) ?? 'null');
+  // eslint-disable-next-line no-control-regex
+  text = text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '⏎' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function clock(ts: string): string {
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? ts : d.toISOString().slice(11, 23);
+}
+
+const TYPE_COLOURS: Record<string, Colour> = { event: 'yellow', task: 'magenta', result: 'green', text: 'blue' };
+
+/** One readable line per message: time, from → to, type, body shortened. */
+export function formatEnvelope(e: Envelope, colour: boolean, width = 120): string {
+  const route = `${e.from} → ${e.to}${e.rcpt ? ` (${e.rcpt})` : ''}`;
+  const type = paint(e.type.padEnd(8), TYPE_COLOURS[e.type] ?? 'cyan', colour);
+  return `${paint(clock(e.ts), 'dim', colour)}  ${paint(route, 'green', colour)}  ${type} ${shortBody(e.body, width)}`;
+}
+
+export function formatDeadLetter(d: DeadLetter, colour: boolean, width = 120): string {
+  const what = d.encoding === 'base64' ? `<${d.bytes ?? '?'} bytes of binary>` : shortBody(d.line ?? '', width);
+  return `${paint(clock(d.ts), 'dim', colour)}  ${paint(`DEAD LETTER ${d.reason}`, 'red', colour)}${d.pipe ? ` on ${d.pipe}` : ''}: ${d.error}  ${paint(what, 'dim', colour)}`;
+}

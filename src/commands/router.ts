@@ -1,0 +1,51 @@
+import { initRoot } from '../bus/root.js';
+import { runKeeper } from '../router/keeper.js';
+import { Router } from '../router/router.js';
+import { BIN } from '../router/daemon-control.js';
+import { rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
+
+export interface RouterCommandOptions extends GlobalOptions {
+  durability?: string;
+  hold?: string;
+  maxLine?: string;
+}
+
+/**
+ * `bmad-bus router`: runs until SIGTERM / SIGINT, then stops reading, makes
+ * everything durable, persists cursors and exits 0. Prints one `ready` line
+ * on stdout once it reads every pipe (scripts and tests wait for it).
+ */
+export async function routerCommand(options: RouterCommandOptions): Promise<void> {
+  const layout = initRoot(rootOf(options));
+  const tmuxSocket = tmuxSocketOf(options);
+  const router = new Router(layout, {
+    ...(options.durability ? { durability: options.durability } : {}),
+    ...(options.hold ? { holdMs: options.hold } : {}),
+    ...(options.maxLine ? { maxLineBytes: options.maxLine } : {}),
+    ...(tmuxSocket ? { tmuxSocket } : {}),
+  });
+  let exitCode = 0;
+  const finished = new Promise<void>((resolve) => {
+    const stop = (): void => void router.close().then(resolve);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    // Started by a keeper: if the keeper goes, so does this router.
+    process.once('disconnect', stop);
+    router.on('error', () => {
+      exitCode = 1;
+      stop();
+    });
+  });
+  await router.start();
+  process.stdout.write(`bmad-bus router ready pid=${process.pid} root=${layout.root} durability=${router.options.durability}\n`);
+  await finished;
+  process.exitCode = exitCode;
+}
+
+/** `bmad-bus _keeper`: what `start` runs in the background. */
+export async function keeperCommand(options: GlobalOptions & { topology?: string }, routerArgs: string[]): Promise<void> {
+  const layout = initRoot(rootOf(options));
+  const tmuxSocket = tmuxSocketOf(options);
+  const command = [process.execPath, BIN, '--dir', layout.root, ...(tmuxSocket ? ['--tmux-socket', tmuxSocket] : []), 'router', ...routerArgs];
+  process.exitCode = await runKeeper(layout, { routerCommand: command });
+}

@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+
+/** One rejected line, as the dead-letter log keeps it. */
+export interface DeadLetter {
+  ts: string;
+  /** Machine-readable reason: invalid_json, binary, nul_byte, too_long, unknown_recipient... */
+  reason: string;
+  /** The one-line error a person reads. */
+  error: string;
+  /** The pipe the line came in on (file name), when it came from a pipe. */
+  pipe?: string;
+  /** The line as text, or base64 when it was not valid UTF-8 (see `encoding`). */
+  line?: string;
+  encoding?: 'base64';
+  /** Size of the rejected line in bytes (an oversized line keeps only its head). */
+  bytes?: number;
+  /** Id of the journaled message this record is about (an undeliverable accepted message). */
+  id?: string;
+}
+
+export function deadLetterFor(reason: string, error: string, raw: Buffer | string | undefined, extra: Partial<DeadLetter> = {}): DeadLetter {
+  const record: DeadLetter = { ts: new Date().toISOString(), reason, error, ...extra };
+  if (raw !== undefined) {
+    const bytes = typeof raw === 'string' ? Buffer.from(raw) : raw;
+    record.bytes ??= bytes.length;
+    if (isUtf8(bytes) && !bytes.includes(0)) record.line = bytes.toString('utf8');
+    else {
+      record.line = bytes.toString('base64');
+      record.encoding = 'base64';
+    }
+  }
+  return record;
+}
+
+/** Appends dead letters to the log (rare: each append goes straight to disk). */
+export class DeadLetterLog {
+  private fd: number | undefined;
+  constructor(readonly file: string) {}
+
+  append(record: DeadLetter): void {
+    this.fd ??= fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    fs.writeSync(this.fd, `${JSON.stringify(record)}\n`);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+}

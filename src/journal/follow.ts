@@ -1,0 +1,92 @@
+import fs from 'node:fs';
+import { readJournal, type JournalLine } from './reader.js';
+import { journalEnd } from './segments.js';
+
+export interface FollowOptions {
+  signal?: AbortSignal;
+  /** How often to look for new lines when no file event arrives (default 100 ms). */
+  pollMs?: number;
+}
+
+/**
+ * Yields journal lines from `from` on, then waits for new ones, until the
+ * signal aborts. It keeps its own byte offset and reads to the end on every
+ * wake-up: file events merge bursts of appends, so an event is only a hint.
+ */
+export async function* followJournal(dir: string, from: number, options: FollowOptions = {}): AsyncGenerator<JournalLine> {
+  let position = from;
+  const waiter = new Waiter(dir, options);
+  try {
+    while (!options.signal?.aborted) {
+      const { lines, next } = readJournal(dir, position, 1024 * 1024);
+      position = next;
+      for (const line of lines) yield line;
+      if (lines.length === 0) await waiter.wait();
+    }
+  } finally {
+    waiter.close();
+  }
+}
+
+/** Yields new lines appended to one file from byte `from` on, until the signal aborts. */
+export async function* followFile(file: string, from: number, options: FollowOptions = {}): AsyncGenerator<string> {
+  let position = from;
+  let partial = '';
+  const waiter = new Waiter(file, options);
+  try {
+    while (!options.signal?.aborted) {
+      let size = 0;
+      try {
+        size = fs.statSync(file).size;
+      } catch {
+        size = 0;
+      }
+      if (size < position) position = 0; // replaced
+      if (size > position) {
+        const fd = fs.openSync(file, 'r');
+        const buffer = Buffer.allocUnsafe(size - position);
+        const got = fs.readSync(fd, buffer, 0, buffer.length, position);
+        fs.closeSync(fd);
+        position += got;
+        const text = partial + buffer.toString('utf8', 0, got);
+        const lines = text.split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line) yield line;
+      } else {
+        await waiter.wait();
+      }
+    }
+  } finally {
+    waiter.close();
+  }
+}
+
+/** Waits for a file event or the poll interval, whichever comes first. */
+class Waiter {
+  private watcher: fs.FSWatcher | undefined;
+  private wake: (() => void) | undefined;
+  constructor(target: string, private readonly options: FollowOptions) {
+    try {
+      this.watcher = fs.watch(target, () => this.wake?.());
+      this.watcher.on('error', () => undefined);
+    } catch {
+      // Not there yet: polling covers it.
+    }
+    options.signal?.addEventListener('abort', () => this.wake?.(), { once: true });
+  }
+  wait(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.options.pollMs ?? 100);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+  close(): void {
+    this.watcher?.close();
+  }
+}
+
+export { journalEnd };

@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import { errnoCode } from '../bus/errors.js';
+import { listSegments, type Segment } from './segments.js';
+
+export interface JournalLine {
+  /** Global offset of the line's first byte, and of the byte after its newline. */
+  offset: number;
+  end: number;
+  line: string;
+}
+
+export interface ReadResult {
+  lines: JournalLine[];
+  /** Where to read on from next time. */
+  next: number;
+  /** Set when `from` pointed into pruned segments: reading went on at the oldest kept byte. */
+  skippedTo?: number;
+}
+
+/**
+ * Reads whole lines from `from` on, at most about `maxBytes` of them (always
+ * at least one line if one is there), never past `until` (default: the end
+ * of what is on disk). Stops at a line not yet complete.
+ */
+export function readJournal(dir: string, from: number, maxBytes = 1024 * 1024, until = Infinity): ReadResult {
+  const segments = listSegments(dir);
+  const lines: JournalLine[] = [];
+  let next = from;
+  let skippedTo: number | undefined;
+  const first = segments[0];
+  if (first && from < first.start) {
+    next = first.start;
+    skippedTo = first.start;
+  }
+  let budget = maxBytes;
+  for (let i = 0; i < segments.length && budget > 0; i++) {
+    const segment = segments[i]!;
+    const segmentEnd = segment.start + segment.size;
+    if (segmentEnd <= next) continue;
+    if (next < segment.start) next = segment.start; // a gap (should not happen): go on at the next segment
+    const stop = Math.min(segmentEnd, until);
+    if (stop <= next) break;
+    const read = readSegment(segment, next, Math.min(stop - next, Math.max(budget, 64 * 1024)), lines);
+    budget -= read;
+    next += read;
+    if (next < segmentEnd) break; // a partial line, or the budget is spent
+  }
+  return { lines, next, ...(skippedTo !== undefined ? { skippedTo } : {}) };
+}
+
+/** Reads complete lines of one segment from global offset `from`; returns the bytes consumed. */
+function readSegment(segment: Segment, from: number, length: number, out: JournalLine[]): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(segment.file, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return 0;
+    throw error;
+  }
+  try {
+    let buffer = Buffer.allocUnsafe(length);
+    let got = fs.readSync(fd, buffer, 0, length, from - segment.start);
+    let consumed = scan(buffer.subarray(0, got), from, out);
+    // A single line longer than the budget: read on until its newline.
+    while (consumed === 0 && got === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, got);
+      got += fs.readSync(fd, bigger, got, bigger.length - got, from - segment.start + got);
+      buffer = bigger;
+      consumed = scan(buffer.subarray(0, got), from, out);
+      if (got < buffer.length) break;
+    }
+    return consumed;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function scan(buffer: Buffer, base: number, out: JournalLine[]): number {
+  let start = 0;
+  for (;;) {
+    const nl = buffer.indexOf(0x0a, start);
+    if (nl < 0) break;
+    if (nl > start) out.push({ offset: base + start, end: base + nl + 1, line: buffer.toString('utf8', start, nl) });
+    start = nl + 1;
+  }
+  return start;
+}

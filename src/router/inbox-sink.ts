@@ -1,0 +1,116 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import { checkEntry, ensureFifo } from '../bus/fs-safety.js';
+import { errnoCode } from '../bus/errors.js';
+import type { DeliveryItem, DeliveryResult, Sink } from './sink.js';
+
+/** Bytes a pipe holds by default: what a reader that leaves may have left unread. */
+const PIPE_CAPACITY = 64 * 1024;
+const REOPEN_MS = 100;
+
+interface Flushed {
+  offset: number;
+  bytes: number;
+}
+
+/**
+ * Writes an agent's messages into its inbox FIFO. Opening `O_WRONLY |
+ * O_NONBLOCK` fails with ENXIO while nobody reads: a clean "reader absent"
+ * (the messages wait in the journal). Once open, the fd is driven by a
+ * `net.Socket` (epoll), so a full pipe never blocks the router: `deliver`
+ * resolves when the kernel took the bytes.
+ */
+export class InboxSink implements Sink {
+  readonly kind = 'inbox' as const;
+  private socket: net.Socket | undefined;
+  private failure: Error | undefined;
+  /** Recently written chunks: what to deliver again if the reader leaves without reading them. */
+  private flushed: Flushed[] = [];
+  private flushedBytes = 0;
+
+  constructor(readonly file: string) {}
+
+  async deliver(items: DeliveryItem[]): Promise<DeliveryResult> {
+    if (!this.socket) {
+      const opened = this.open();
+      if (opened !== true) return { delivered: 0, retryAfterMs: REOPEN_MS, waiting: opened };
+    }
+    const socket = this.socket!;
+    const text = items.length === 1 ? `${items[0]!.line}\n` : items.map((i) => i.line).join('\n') + '\n';
+    const bytes = Buffer.byteLength(text);
+    return new Promise<DeliveryResult>((resolve) => {
+      socket.write(text, (error) => {
+        if (!error && !this.failure) {
+          this.remember(items[0]!.offset, bytes);
+          resolve({ delivered: items.length });
+          return;
+        }
+        this.drop();
+        // The reader left: what sat unread in the pipe is gone with it. Deliver those again.
+        const rewindTo = this.rewindPoint() ?? items[0]!.offset;
+        this.flushed = [];
+        this.flushedBytes = 0;
+        resolve({ delivered: 0, rewindTo, retryAfterMs: REOPEN_MS, waiting: 'inbox reader left' });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.drop();
+  }
+
+  /** Returns true, or why the inbox cannot be written now. */
+  private open(): true | string {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === 'ENXIO') return 'no reader on the inbox';
+      if (code === 'ENOENT') {
+        // Someone removed the FIFO of a registered agent: make it again.
+        try {
+          ensureFifo(this.file);
+        } catch (inner) {
+          return `inbox unusable: ${(inner as Error).message}`;
+        }
+        return 'no reader on the inbox';
+      }
+      return `inbox unusable: ${(error as Error).message}`;
+    }
+    try {
+      checkEntry(this.file, 'fifo', fs.fstatSync(fd));
+    } catch (error) {
+      fs.closeSync(fd);
+      return `inbox unusable: ${(error as Error).message}`;
+    }
+    const socket = new net.Socket({ fd, readable: false, writable: true });
+    this.failure = undefined;
+    socket.on('error', (error) => {
+      this.failure = error;
+    });
+    socket.on('close', () => {
+      if (this.socket === socket) this.socket = undefined;
+    });
+    this.socket = socket;
+    return true;
+  }
+
+  private drop(): void {
+    this.socket?.destroy();
+    this.socket = undefined;
+  }
+
+  private remember(offset: number, bytes: number): void {
+    this.flushed.push({ offset, bytes });
+    this.flushedBytes += bytes;
+    while (this.flushed.length > 1 && this.flushedBytes - this.flushed[0]!.bytes >= PIPE_CAPACITY) {
+      this.flushedBytes -= this.flushed.shift()!.bytes;
+    }
+  }
+
+  /** The oldest written chunk that may still have been in the pipe when the reader left. */
+  private rewindPoint(): number | undefined {
+    return this.flushed[0]?.offset;
+  }
+}

@@ -1,0 +1,55 @@
+import type { Layout } from '../bus/layout.js';
+import { readStateFile } from '../bus/state-file.js';
+import { writeFileAtomic } from '../bus/fs-safety.js';
+import { pidAlive } from '../journal/writer-lock.js';
+
+/** What a running router tells `status` about itself (state/router-status.json). */
+export interface RouterStatus {
+  pid: number;
+  keeper_pid?: number;
+  root: string;
+  started: string;
+  updated: string;
+  ready: boolean;
+  stopping?: boolean;
+  restarts: number;
+  durability: string;
+  accepted: number;
+  delivered: number;
+  dead_lettered: number;
+  /** Messages held for agents that are not registered (yet). */
+  held: number;
+  journal_end: number;
+  agents: Record<string, AgentDeliveryStatus>;
+}
+
+export interface AgentDeliveryStatus {
+  undelivered: number;
+  consumers: Record<string, { cursor: number; live: boolean; waiting?: string; delivered: number }>;
+}
+
+/** What the keeper tells `status` (state/keeper.json). */
+export interface KeeperStatus {
+  pid: number;
+  root: string;
+  started: string;
+  router_pid?: number;
+  restarts: number;
+  last_exit?: string;
+  stopping?: boolean;
+}
+
+export function writeRouterStatus(layout: Layout, status: RouterStatus): void {
+  writeFileAtomic(layout.routerStatusFile, `${JSON.stringify(status)}\n`);
+}
+
+/** The router's status file if its process is alive, else undefined. */
+export function readLiveRouterStatus(layout: Layout): RouterStatus | undefined {
+  const status = readStateFile<RouterStatus | undefined>(layout.routerStatusFile, undefined);
+  return status && pidAlive(status.pid) ? status : undefined;
+}
+
+export function readLiveKeeperStatus(layout: Layout): KeeperStatus | undefined {
+  const status = readStateFile<KeeperStatus | undefined>(layout.keeperStatusFile, undefined);
+  return status && pidAlive(status.pid) ? status : undefined;
+}

@@ -1,0 +1,573 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import { serialize, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
+import { BusError } from '../bus/errors.js';
+import type { Layout } from '../bus/layout.js';
+import { readRegistry, type AgentRecord } from '../bus/registry.js';
+import { verifyRoot } from '../bus/root.js';
+import { createEnvelope } from '../bus/envelope.js';
+import { inboxConsumer, readCursors, tmuxConsumer, writeCursors } from '../journal/cursors.js';
+import { DeadLetterLog, deadLetterFor, type DeadLetter } from '../journal/dead-letters.js';
+import { readJournal } from '../journal/reader.js';
+import { acquireWriterLock, type WriterLock } from '../journal/writer-lock.js';
+import { JournalWriter } from '../journal/writer.js';
+import { AddressBook } from '../bus/address-book.js';
+import { Consumer, INBOX_LIMITS, PANE_LIMITS, type ConsumerHost } from './consumer.js';
+import { FifoReader } from './fifo-reader.js';
+import { InboxSink } from './inbox-sink.js';
+import { ingestLine, originOf } from './ingest.js';
+import { LineSplitter } from './line-splitter.js';
+import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';
+import { writeRouterStatus, type RouterStatus } from './router-status.js';
+import type { DeliveryItem, Sink } from './sink.js';
+import { LazySink } from './lazy-sink.js';
+
+/** A message accepted into the journal, with where it sits. */
+interface Accepted {
+  offset: number;
+  end: number;
+  line: string;
+  envelope: Envelope;
+  spoolFile?: string;
+}
+
+/** A message for an agent nobody registered (yet): held, then dead-lettered. */
+interface Held {
+  name: string;
+  offset: number;
+  line: string;
+  id: string;
+  expires: number;
+}
+
+export interface RouterEvents {
+  ready: [];
+  accepted: [count: number];
+  deadLetter: [record: DeadLetter];
+  error: [error: Error];
+  closed: [];
+}
+
+// Pause intake while this much is written but not yet durable (a slow disk).
+const MAX_UNSYNCED_BYTES = 64 * 1024 * 1024;
+const MAX_HELD = 100_000;
+
+/**
+ * The one process per bus root that reads every pipe, stamps and journals
+ * each line (group commit), and hands journaled messages to consumers.
+ * Data flows one way: pipe → ingest → journal → dispatch → inbox / pane.
+ *
+ * @example
+ * const router = new Router(layout, { durability: 'batch' });
+ * await router.start();
+ * // ...
+ * await router.close();
+ */
+export class Router extends EventEmitter<RouterEvents> {
+  readonly layout: Layout;
+  readonly options: RouterOptions;
+  private lock: WriterLock | undefined;
+  private journal!: JournalWriter;
+  private deadLetters: DeadLetterLog;
+  private readers = new Map<string, { reader: FifoReader; splitter: LineSplitter; origin: Origin }>();
+  private consumers = new Map<string, Consumer>();
+  private book = new AddressBook({ agents: {}, groups: {} });
+  private watcher: FSWatcher | undefined;
+  /** Written to the journal, waiting for fsync before dispatch. */
+  private unsynced: Accepted[] = [];
+  private unsyncedBytes = 0;
+  private syncing = false;
+  private dispatched = 0;
+  private held: Held[] = [];
+  private paused = false;
+  private timers: NodeJS.Timeout[] = [];
+  private cursorsDirty = false;
+  private persistingCursors: Promise<void> | undefined;
+  private closePromise: Promise<void> | undefined;
+  private readonly started = new Date();
+  private stats = { accepted: 0, delivered: 0, deadLettered: 0 };
+
+  constructor(layout: Layout, options: RouterOptionsInput = {}) {
+    super();
+    this.layout = layout;
+    this.options = normalizeRouterOptions(options);
+    this.deadLetters = new DeadLetterLog(layout.deadLetterFile);
+    this.consumerHost = { ...this.consumerHost, journalDir: layout.journalDir };
+  }
+
+  /** Takes the lock, recovers the journal, opens every pipe and starts delivering. */
+  async start(): Promise<void> {
+    verifyRoot(this.layout);
+    if (!this.options.underKeeper) {
+      this.lock = await acquireWriterLock(this.layout, {
+        waitMs: 6_000,
+        onCompromised: (error) => this.fail(new BusError(`Lost the router lock: ${error.message}`)),
+      });
+    }
+    this.journal = new JournalWriter(this.layout.journalDir, {
+      segmentBytes: this.options.segmentBytes,
+      onRecovered: ({ file, droppedBytes }) => this.log(`journal: cut ${droppedBytes} torn byte(s) off the end of ${path.basename(file)}`),
+    });
+    this.dispatched = this.journal.end;
+    this.book.update(readRegistry(this.layout));
+    this.syncConsumers(readCursors(this.layout));
+    this.countBacklog();
+    for (const file of [this.layout.orchestratorPipe, this.layout.broadcastPipe, this.layout.busPipe]) this.openPipe(file);
+    for (const name of fs.readdirSync(this.layout.agentsDir)) this.openPipe(path.join(this.layout.agentsDir, name));
+    this.watch();
+    this.timers.push(setInterval(() => this.writeStatus(), this.options.statusIntervalMs));
+    this.timers.push(setInterval(() => this.persistCursors(), this.options.cursorIntervalMs));
+    this.timers.push(setInterval(() => this.expireHeld(), 250));
+    for (const consumer of this.consumers.values()) consumer.wake();
+    this.writeStatus(true);
+    this.emit('ready');
+  }
+
+  /** Stops reading, makes everything durable, persists cursors, releases the lock. Idempotent. */
+  close(): Promise<void> {
+    this.closePromise ??= this.shutdown();
+    return this.closePromise;
+  }
+
+  /** Accepts a message made inside the daemon (supervisor, pane sink events). */
+  publish(message: { to: string; type: string; body: unknown; from?: string }): Envelope | undefined {
+    if (this.closePromise) return undefined;
+    const envelope = createEnvelope({ from: message.from ?? 'router', to: message.to, type: message.type, body: message.body });
+    this.appendAccepted([{ envelope, line: serialize(envelope) }], [undefined]);
+    return envelope;
+  }
+
+  get counters(): Readonly<{ accepted: number; delivered: number; deadLettered: number }> {
+    return this.stats;
+  }
+
+  // ---- intake ------------------------------------------------------------
+
+  private openPipe(file: string): void {
+    if (this.readers.has(file) || this.closePromise) return;
+    const origin = originOf(this.layout, file);
+    if (!origin) return; // not a pipe name of ours (a temp file, a stray name)
+    const splitter = new LineSplitter(
+      this.options.maxLineBytes,
+      (line) => this.onLine(line, origin),
+      (head, bytes) =>
+        this.deadLetter(
+          deadLetterFor('too_long', `Line longer than ${this.options.maxLineBytes} bytes (${bytes}+ bytes) skipped to the next newline`, head, { pipe: origin.pipe, bytes }),
+        ),
+    );
+    const reader = new FifoReader(
+      file,
+      (chunk) => this.onChunk(splitter, chunk),
+      (error) => this.log(`${origin.pipe}: read error: ${error.message}`),
+    );
+    try {
+      reader.open();
+    } catch (error) {
+      this.log(`${origin.pipe}: not opened: ${(error as Error).message}`);
+      return;
+    }
+    this.readers.set(file, { reader, splitter, origin });
+    if (this.paused) reader.pause();
+  }
+
+  private closePipe(file: string): void {
+    this.readers.get(file)?.reader.close();
+    this.readers.delete(file);
+  }
+
+  private batchLines: Normalized[] = [];
+  private batchSpools: (string | undefined)[] = [];
+
+  /**
+   * One read from a pipe. Its lines are validated and written to the journal
+   * before this function returns — no await in between — so the only bytes a
+   * `kill -9` can take are those of this one read, and a line not yet complete.
+   */
+  private onChunk(splitter: LineSplitter, chunk: Buffer): void {
+    splitter.push(chunk);
+    if (this.batchLines.length === 0) return;
+    const lines = this.batchLines;
+    const spools = this.batchSpools;
+    this.batchLines = [];
+    this.batchSpools = [];
+    this.appendAccepted(lines, spools);
+  }
+
+  private onLine(bytes: Buffer, origin: Origin): void {
+    const result = ingestLine(this.layout, bytes, origin, Date.now());
+    if (result.kind === 'blank') return;
+    if (result.kind === 'rejected') {
+      this.deadLetter(deadLetterFor(result.error.reason, result.error.message, bytes, { pipe: origin.pipe }));
+      return;
+    }
+    const normalized = result.normalized;
+    if (normalized.warning) this.log(normalized.warning);
+    if (normalized.envelope.to.startsWith('role:')) {
+      // A role is resolved once, here, and the choice journaled: re-delivery goes to the same agent.
+      const chosen = this.book.chooseForRole(normalized.envelope.to.slice(5));
+      if (chosen) {
+        normalized.envelope.rcpt = chosen;
+        normalized.line = serialize(normalized.envelope);
+      }
+    }
+    this.batchLines.push(normalized);
+    this.batchSpools.push(result.spoolFile);
+  }
+
+  private appendAccepted(lines: Array<{ envelope: Envelope; line: string }>, spools: (string | undefined)[]): void {
+    const text = lines.length === 1 ? `${lines[0]!.line}\n` : `${lines.map((l) => l.line).join('\n')}\n`;
+    let start: number;
+    try {
+      start = this.journal.append(text);
+    } catch (error) {
+      // A full disk: keep these lines and stop intake until the journal takes them.
+      this.log(`${(error as Error).message}; pausing intake and retrying in 1s`);
+      this.pauseIntake();
+      setTimeout(() => {
+        if (this.closePromise) return;
+        this.appendAccepted(lines, spools);
+        if (this.unsyncedBytes < MAX_UNSYNCED_BYTES) this.resumeIntake();
+      }, 1000).unref();
+      return;
+    }
+    let offset = start;
+    for (let i = 0; i < lines.length; i++) {
+      const { envelope, line } = lines[i]!;
+      const end = offset + Buffer.byteLength(line) + 1;
+      const accepted: Accepted = { offset, end, line, envelope };
+      if (spools[i]) accepted.spoolFile = spools[i]!;
+      this.unsynced.push(accepted);
+      offset = end;
+    }
+    this.unsyncedBytes += offset - start;
+    this.stats.accepted += lines.length;
+    this.emit('accepted', lines.length);
+    if (this.options.durability === 'message') {
+      this.journal.syncNow();
+      this.dispatchDurable();
+    } else if (this.options.durability === 'never') {
+      this.dispatchDurable();
+    } else {
+      this.scheduleSync();
+    }
+    if (this.unsyncedBytes > MAX_UNSYNCED_BYTES) this.pauseIntake();
+  }
+
+  /** Group commit: one fsync covers everything written while the previous one ran. */
+  private scheduleSync(): void {
+    if (this.syncing) return;
+    this.syncing = true;
+    void this.journal.sync().then(
+      () => {
+        this.syncing = false;
+        this.dispatchDurable();
+        if (this.unsynced.length > 0) this.scheduleSync();
+      },
+      (error: unknown) => {
+        this.syncing = false;
+        this.fail(new BusError(`Journal fsync failed: ${(error as Error).message}`, { cause: error }));
+      },
+    );
+  }
+
+  private pauseIntake(): void {
+    if (this.paused) return;
+    this.paused = true;
+    for (const { reader } of this.readers.values()) reader.pause();
+  }
+
+  private resumeIntake(): void {
+    if (!this.paused || this.closePromise) return;
+    this.paused = false;
+    for (const { reader } of this.readers.values()) reader.resume();
+  }
+
+  // ---- dispatch ----------------------------------------------------------
+
+  /** Hands every durable message to the consumers it is for. */
+  private dispatchDurable(): void {
+    const durableEnd = this.options.durability === 'never' ? this.journal.end : this.journal.durableEnd;
+    let n = 0;
+    while (n < this.unsynced.length && this.unsynced[n]!.end <= durableEnd) n++;
+    if (n === 0) return;
+    const batch = this.unsynced.splice(0, n);
+    for (const accepted of batch) {
+      this.unsyncedBytes -= accepted.end - accepted.offset;
+      this.dispatch(accepted);
+      if (accepted.spoolFile) fs.rm(accepted.spoolFile, { force: true }, () => undefined);
+    }
+    this.dispatched = batch.at(-1)!.end;
+    for (const consumer of this.consumers.values()) consumer.advance(this.dispatched);
+    if (this.unsyncedBytes < MAX_UNSYNCED_BYTES / 2) this.resumeIntake();
+  }
+
+  private dispatch(accepted: Accepted): void {
+    const recipients = this.book.recipients(accepted.envelope);
+    if (recipients.unknown !== undefined) this.hold(recipients.unknown, accepted);
+    const item: DeliveryItem = accepted;
+    for (const agent of recipients.agents) {
+      for (const key of this.book.consumersOf(agent)) {
+        const consumer = this.consumers.get(key);
+        if (!consumer) continue;
+        consumer.undelivered++;
+        consumer.offer(item);
+      }
+    }
+  }
+
+  private hold(name: string, accepted: Accepted): void {
+    if (this.held.length >= MAX_HELD) {
+      this.deadLetter(deadLetterFor('unknown_recipient', `No agent ${name} registered (hold queue full)`, accepted.line, { id: accepted.envelope.id }));
+      return;
+    }
+    this.held.push({ name, offset: accepted.offset, line: accepted.line, id: accepted.envelope.id, expires: Date.now() + this.options.holdMs });
+  }
+
+  private expireHeld(): void {
+    const now = Date.now();
+    let n = 0;
+    while (n < this.held.length && this.held[n]!.expires <= now) n++;
+    if (n === 0) return;
+    for (const h of this.held.splice(0, n)) {
+      const what = h.name.startsWith('role:') ? `No live agent of role ${h.name.slice(5)}` : `No agent \`${h.name}\` registered`;
+      this.deadLetter(deadLetterFor('unknown_recipient', `${what} within ${Math.round(this.options.holdMs / 1000)}s`, h.line, { id: h.id }));
+    }
+  }
+
+  private consumerHost: ConsumerHost = {
+    journalDir: '',
+    dispatchedEnd: () => this.dispatched,
+    isFor: (envelope, agent) => this.book.recipients(envelope).agents.includes(agent),
+    onDelivered: (_consumer, items) => {
+      this.stats.delivered += items.length;
+      this.cursorsDirty = true;
+    },
+    log: (line) => this.log(line),
+  };
+
+  /** Makes the set of consumers match the registry: one per agent and delivery kind. */
+  private syncConsumers(saved: Record<string, number>): void {
+    const wanted = new Map<string, AgentRecord>();
+    for (const name of this.book.names) {
+      for (const key of this.book.consumersOf(name)) wanted.set(key, this.book.get(name)!);
+    }
+    for (const [key, consumer] of this.consumers) {
+      const agent = wanted.get(key);
+      if (!agent || consumer.sink instanceof LazySink && consumer.sink.signature !== paneSignature(agent)) {
+        void consumer.close();
+        this.consumers.delete(key);
+        this.cursorsDirty = true;
+      }
+    }
+    for (const [key, agent] of wanted) {
+      if (this.consumers.has(key)) continue;
+      const start = saved[key] ?? this.startFor(agent);
+      const kind = key.startsWith('inbox:') ? 'inbox' : 'tmux';
+      const sink: Sink = kind === 'inbox' ? new InboxSink(this.layout.inboxPipe(agent.name)) : this.paneSink(agent);
+      const consumer = new Consumer(key, agent.name, sink, start, this.consumerHost, kind === 'inbox' ? INBOX_LIMITS : PANE_LIMITS);
+      this.consumers.set(key, consumer);
+      this.cursorsDirty = true;
+      if (this.journal) consumer.wake();
+    }
+  }
+
+  /** Where delivery starts for an agent with no cursor yet: its held messages, else its registration. */
+  private startFor(agent: AgentRecord): number {
+    const end = this.journal ? this.journal.end : 0;
+    let start = Math.min(agent.since ?? end, end);
+    const mine = this.held.filter((h) => h.name === agent.name);
+    if (mine.length > 0) {
+      start = Math.min(start, mine[0]!.offset);
+      this.held = this.held.filter((h) => h.name !== agent.name);
+    }
+    return start;
+  }
+
+  private paneSink(agent: AgentRecord): Sink {
+    return new LazySink(paneSignature(agent), async () => {
+      const { createPaneSink } = await import('../tmux/pane-sink.js');
+      return createPaneSink(agent, {
+        socket: agent.tmux_socket ?? this.options.tmuxSocket,
+        publish: (message) => void this.publish(message),
+        log: (line) => this.log(`tmux:${agent.name}: ${line}`),
+      });
+    });
+  }
+
+  /** Counts each consumer's undelivered messages once at start (what lies between its cursor and the end). */
+  private countBacklog(): void {
+    if (this.consumers.size === 0) return;
+    const end = this.journal.end;
+    let from = Infinity;
+    for (const c of this.consumers.values()) from = Math.min(from, c.cursor);
+    while (from < end) {
+      const { lines, next } = readJournal(this.layout.journalDir, from, 4 * 1024 * 1024, end);
+      for (const l of lines) {
+        const envelope = JSON.parse(l.line) as Envelope;
+        for (const agent of this.book.recipients(envelope).agents) {
+          for (const key of this.book.consumersOf(agent)) {
+            const c = this.consumers.get(key);
+            if (c && l.offset >= c.cursor) c.undelivered++;
+          }
+        }
+      }
+      if (next === from) break;
+      from = next;
+    }
+  }
+
+  // ---- state -------------------------------------------------------------
+
+  private watch(): void {
+    this.watcher = watch([this.layout.agentsDir, this.layout.registryFile], { ignoreInitial: true, depth: 0, atomic: false });
+    this.watcher.on('add', (file) => {
+      if (path.dirname(file) === this.layout.agentsDir) this.openPipe(file);
+      else if (file === this.layout.registryFile) this.reloadRegistry();
+    });
+    this.watcher.on('change', (file) => {
+      if (file === this.layout.registryFile) this.reloadRegistry();
+    });
+    this.watcher.on('unlink', (file) => {
+      if (path.dirname(file) === this.layout.agentsDir) this.closePipe(file);
+    });
+    this.watcher.on('error', (error) => this.log(`watch: ${(error as Error).message}`));
+    // chokidar can miss a rename-over of the registry: look again now and then.
+    this.timers.push(setInterval(() => this.reloadRegistryIfChanged(), 1000));
+  }
+
+  private registryMtime = 0;
+
+  private reloadRegistryIfChanged(): void {
+    try {
+      const mtime = fs.statSync(this.layout.registryFile).mtimeMs;
+      if (mtime !== this.registryMtime) this.reloadRegistry();
+    } catch {
+      // No registry yet.
+    }
+  }
+
+  private reloadRegistry(): void {
+    try {
+      this.registryMtime = fs.statSync(this.layout.registryFile).mtimeMs;
+      this.book.update(readRegistry(this.layout));
+    } catch (error) {
+      this.log(`registry: ${(error as Error).message}`);
+      return;
+    }
+    this.syncConsumers(readCursors(this.layout));
+  }
+
+  private cursorSnapshot(): Record<string, number> {
+    const cursors: Record<string, number> = {};
+    for (const [key, consumer] of this.consumers) cursors[key] = consumer.cursor;
+    return cursors;
+  }
+
+  private lastCursors = '';
+
+  private persistCursors(): Promise<void> {
+    if (this.persistingCursors) return this.persistingCursors;
+    const snapshot = this.cursorSnapshot();
+    const text = JSON.stringify(snapshot);
+    if (text === this.lastCursors && !this.cursorsDirty) return Promise.resolve();
+    this.cursorsDirty = false;
+    this.persistingCursors = writeCursors(this.layout, snapshot)
+      .then(() => {
+        this.lastCursors = text;
+      })
+      .catch((error: unknown) => this.log(`cursors: ${(error as Error).message}`))
+      .finally(() => {
+        this.persistingCursors = undefined;
+      });
+    return this.persistingCursors;
+  }
+
+  private writeStatus(ready = true): void {
+    const agents: RouterStatus['agents'] = {};
+    for (const name of this.book.names) agents[name] = { undelivered: 0, consumers: {} };
+    for (const [key, c] of this.consumers) {
+      const entry = (agents[c.agent] ??= { undelivered: 0, consumers: {} });
+      entry.undelivered = Math.max(entry.undelivered, c.undelivered);
+      entry.consumers[key.slice(0, key.indexOf(':'))] = {
+        cursor: c.cursor,
+        live: c.isLive,
+        delivered: c.deliveredTotal,
+        ...(c.waiting ? { waiting: c.waiting } : {}),
+      };
+    }
+    const status: RouterStatus = {
+      pid: process.pid,
+      ...(this.options.underKeeper && process.env.BMAD_BUS_KEEPER_PID ? { keeper_pid: Number(process.env.BMAD_BUS_KEEPER_PID) } : {}),
+      root: this.layout.root,
+      started: this.started.toISOString(),
+      updated: new Date().toISOString(),
+      ready,
+      ...(this.closePromise ? { stopping: true } : {}),
+      restarts: this.options.restarts,
+      durability: this.options.durability,
+      accepted: this.stats.accepted,
+      delivered: this.stats.delivered,
+      dead_lettered: this.stats.deadLettered,
+      held: this.held.length,
+      journal_end: this.journal?.end ?? 0,
+      agents,
+    };
+    try {
+      writeRouterStatus(this.layout, status);
+    } catch (error) {
+      this.log(`status: ${(error as Error).message}`);
+    }
+  }
+
+  private deadLetter(record: DeadLetter): void {
+    this.stats.deadLettered++;
+    try {
+      this.deadLetters.append(record);
+    } catch (error) {
+      this.log(`dead-letter log: ${(error as Error).message}`);
+    }
+    this.log(`dead letter (${record.reason})${record.pipe ? ` on ${record.pipe}` : ''}: ${record.error}`);
+    this.emit('deadLetter', record);
+  }
+
+  private log(line: string): void {
+    process.stderr.write(`${new Date().toISOString()} bmad-bus router: ${line}\n`);
+  }
+
+  private fail(error: Error): void {
+    this.log(error.message);
+    this.emit('error', error);
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await this.watcher?.close().catch(() => undefined);
+    for (const file of [...this.readers.keys()]) this.closePipe(file);
+    if (this.journal) {
+      // Everything read is made durable and handed out before the cursors are saved.
+      try {
+        this.journal.syncNow();
+      } catch (error) {
+        this.log(`journal: final fsync failed: ${(error as Error).message}`);
+      }
+      this.dispatchDurable();
+      await new Promise((r) => setTimeout(r, 50)); // let in-flight inbox writes finish
+      await this.persistingCursors;
+      await writeCursors(this.layout, this.cursorSnapshot()).catch((error: unknown) => this.log(`cursors: ${(error as Error).message}`));
+      this.journal.close();
+    }
+    await Promise.all([...this.consumers.values()].map((c) => c.close().catch(() => undefined)));
+    this.deadLetters.close();
+    this.writeStatus(false);
+    await this.lock?.release();
+    this.emit('closed');
+  }
+}
+
+function paneSignature(agent: AgentRecord): string {
+  return JSON.stringify([agent.tmux, agent.tmux_socket, agent.submit, agent.submit_delay, agent.command, agent.template, agent.deliver]);
+}
+
+export { inboxConsumer, tmuxConsumer };

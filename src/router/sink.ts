@@ -1,0 +1,40 @@
+import type { Envelope } from '../bus/envelope.js';
+
+/** One journaled message on its way to one consumer. */
+export interface DeliveryItem {
+  /** Global journal offset of the message's line, and of the byte after its newline. */
+  offset: number;
+  end: number;
+  /** The journal line, without its newline. */
+  line: string;
+  envelope: Envelope;
+}
+
+/** What a sink did with a batch: the first `delivered` items went through, in order. */
+export interface DeliveryResult {
+  delivered: number;
+  /** When fewer than all went through: try the rest again after this long (the sink may call `wake` sooner). */
+  retryAfterMs?: number;
+  /** Why the rest is waiting, for `status` (e.g. "no reader", "pane runs bash, expected claude"). */
+  waiting?: string;
+  /**
+   * Messages the sink handed on but can no longer vouch for (a FIFO reader that
+   * left with bytes unread): deliver again from this offset. At-least-once.
+   */
+  rewindTo?: number;
+}
+
+/**
+ * Where a consumer's messages go: an agent's inbox FIFO or its tmux pane. The
+ * router's consumer owns order, cursor and backlog; a sink only moves bytes.
+ * `deliver` is never called again before its previous promise settled, so a
+ * sink sees its messages strictly one batch after another.
+ */
+export interface Sink {
+  readonly kind: 'inbox' | 'tmux';
+  /** Hands a batch on, in order. Must not throw: failures are a result with `delivered` < items.length. */
+  deliver(items: DeliveryItem[]): Promise<DeliveryResult>;
+  /** The router calls this with a function the sink calls when it may be able to take more (reader came, pane back). */
+  onWake?(wake: () => void): void;
+  close(): Promise<void>;
+}
