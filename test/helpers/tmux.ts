@@ -1,5 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 /**
  * A private tmux server for one test file: `tmux -L bmad-test-<pid>-<random> -f /dev/null`,
@@ -40,6 +43,9 @@ export class TestTmux {
 
   kill(): void {
     spawnSync('tmux', ['-L', this.socket, 'kill-server'], { timeout: 10_000 });
+    // tmux leaves its socket file behind; remove ours (and only ours).
+    const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+    fs.rmSync(path.join(process.env.TMUX_TMPDIR || os.tmpdir(), `tmux-${uid}`, this.socket), { force: true });
   }
 }
 

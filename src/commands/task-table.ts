@@ -1,0 +1,68 @@
+import type { TaskView } from '../team/task-model.js';
+import { displayWidth, fit, sanitize, truncate } from '../team/text-cells.js';
+
+const COLORS: Record<string, string> = {
+  critical: '\x1b[1;31m',
+  high: '\x1b[33m',
+  assigned: '\x1b[36m',
+  done: '\x1b[32m',
+  failed: '\x1b[31m',
+  cancelled: '\x1b[2m',
+  blocked: '\x1b[31m',
+  ready: '\x1b[32m',
+};
+const RESET = '\x1b[0m';
+
+/**
+ * The human table of `task list`: one row per task with its readiness
+ * (`ready`, `waits t1,t2`, `blocked t3` when a dependency failed), whom it
+ * blocks, and who has it. The title takes what is left of `width`.
+ */
+export function formatTaskTable(tasks: readonly TaskView[], options: { width?: number; color?: boolean } = {}): string[] {
+  const rows = tasks.map((t) => [
+    t.id,
+    t.priority,
+    t.status,
+    readiness(t),
+    t.blocks.length > 0 ? t.blocks.join(',') : '-',
+    t.assignee ?? '-',
+    t.to ? `@${t.to}` : t.role ?? '-',
+    t.project ?? '-',
+    sanitize(t.title) + detail(t),
+  ]);
+  const header = ['ID', 'PRIORITY', 'STATUS', 'READY', 'BLOCKS', 'ASSIGNEE', 'FOR', 'PROJECT', 'TITLE'];
+  const widths = header.map((h, i) => Math.min(24, Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]!)))));
+  const fixed = widths.slice(0, -1).reduce((a, b) => a + b + 2, 0);
+  const titleWidth = options.width ? Math.max(10, options.width - fixed) : Infinity;
+  const render = (cells: string[], paint: boolean): string =>
+    cells
+      .map((cell, i) => {
+        const last = i === cells.length - 1;
+        const text = last ? (Number.isFinite(titleWidth) ? truncate(cell, titleWidth) : cell) : fit(cell, widths[i]!);
+        const code = paint ? colorOf(i, cell) : undefined;
+        return code ? `${code}${text}${RESET}` : text;
+      })
+      .join('  ')
+      .trimEnd();
+  return [render(header, false), ...rows.map((r) => render(r, options.color === true))];
+}
+
+function readiness(t: TaskView): string {
+  if (t.status !== 'pending') return '-';
+  if (t.blockedBy.length > 0) return `blocked ${t.blockedBy.join(',')}`;
+  if (t.waitingOn.length > 0) return `waits ${t.waitingOn.join(',')}`;
+  return 'ready';
+}
+
+function detail(t: TaskView): string {
+  if (t.status === 'failed' && t.reason) return ` — ${sanitize(t.reason)}`;
+  if (t.status === 'done' && t.result) return ` — ${sanitize(t.result)}`;
+  return '';
+}
+
+function colorOf(column: number, cell: string): string | undefined {
+  if (column === 1 || column === 2) return COLORS[cell];
+  if (column === 3) return cell.startsWith('blocked') ? COLORS.blocked : cell === 'ready' ? COLORS.ready : undefined;
+  if (column === 4 && cell !== '-') return COLORS.high;
+  return undefined;
+}

@@ -1,0 +1,32 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openOrInitRoot } from '../bus/root.js';
+import { loadTopology } from '../team/topology.js';
+import { up } from '../tmux/up.js';
+import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/bmad-bus');
+
+export async function upCommand(file: string, options: GlobalOptions & { dryRun?: boolean; router?: boolean; json?: boolean }): Promise<void> {
+  const topology = loadTopology(file);
+  const socket = tmuxSocketOf(options);
+  const layout = openOrInitRoot(rootOf(options));
+  const result = await up(layout, topology, { socket, dryRun: options.dryRun ?? false, busBin: BIN, print: printLine });
+  if (options.dryRun) return;
+  let router: { routerPid: number; alreadyRunning: boolean } | undefined;
+  if (options.router !== false) {
+    const { startDaemon } = await import('../router/daemon-control.js');
+    router = await startDaemon(layout, { ...(socket ? { tmuxSocket: socket } : {}), topologyFile: topology.file });
+  }
+  if (options.json) {
+    printJson({ file: topology.file, created: result.created, agents: result.agents, router: router ?? null });
+    return;
+  }
+  const { sessions, windows, panes } = result.created;
+  printLine(
+    sessions.length + windows.length + panes.length === 0
+      ? `${topology.name}: already up (${result.agents.length} agents)`
+      : `${topology.name}: created ${sessions.length} sessions, ${windows.length} windows, ${panes.length} panes; ${result.agents.length} agents registered`,
+  );
+  if (router) printLine(router.alreadyRunning ? `router already running (pid ${router.routerPid})` : `router started (pid ${router.routerPid})`);
+}

@@ -1,0 +1,323 @@
+import { formatDuration } from '../bus/duration.js';
+import { formatBytes } from './proc-stats.js';
+import { PRIORITIES, PRIORITY_RANK, type Priority, type TaskStatus } from './task-model.js';
+import { displayWidth, fit, fitRight, sanitize, truncate } from './text-cells.js';
+
+/**
+ * The monitor screen as a pure function of a snapshot: `bmad-bus monitor`
+ * gathers a MonitorSnapshot every second and prints what `renderMonitor`
+ * returns. Exactly `height` lines of exactly `width` columns, so a redraw
+ * overwrites the previous frame without flicker and never scrolls (80x24 over
+ * ssh included). Text from agents is sanitized: no escape sequence of theirs
+ * reaches the terminal.
+ */
+
+export type MonitorAgentStatus = 'alive' | 'idle' | 'busy' | 'dead' | 'restarting' | 'failed' | 'unknown';
+
+export interface MonitorAgent {
+  name: string;
+  session?: string;
+  role?: string;
+  status: MonitorAgentStatus;
+  /** The task it holds, if any. */
+  task?: { id: string; title: string };
+  /** Messages accepted for it and not yet given to it. */
+  undelivered: number;
+  /** Of its pane's process tree; undefined when unknown (no pane, first sample). */
+  cpuPercent?: number;
+  rssBytes?: number;
+}
+
+/** A task as the monitor shows it (a TaskView from tasks.ts fits). */
+export interface MonitorTask {
+  id: string;
+  title: string;
+  priority: Priority;
+  status: TaskStatus;
+  assignee?: string;
+  ready: boolean;
+  waitingOn?: string[];
+  blockedBy?: string[];
+  blocks?: string[];
+}
+
+export interface MonitorEvent {
+  /** ms since the epoch. */
+  ts: number;
+  /** Who reported it (`supervisor`, `scheduler`...). */
+  source: string;
+  /** restart, failed, idle, limit, scale... */
+  kind: string;
+  text: string;
+  level?: 'info' | 'warn' | 'error';
+}
+
+export interface MonitorRouter {
+  running: boolean;
+  pid?: number;
+  uptimeMs?: number;
+  /** Messages accepted per second, over the caller's last interval. */
+  ratePerSecond?: number;
+  accepted?: number;
+  delivered?: number;
+  deadLetters: number;
+}
+
+export interface MonitorSnapshot {
+  /** When it was taken, ms since the epoch. */
+  now: number;
+  root?: string;
+  router: MonitorRouter;
+  agents: MonitorAgent[];
+  /** Unfinished tasks (pending, assigned, failed); finished ones are left out by the caller or skipped here. */
+  tasks: MonitorTask[];
+  /** Oldest first; the screen shows the latest that fit. */
+  events: MonitorEvent[];
+}
+
+export interface RenderOptions {
+  width: number;
+  height: number;
+  color?: boolean;
+  /** How a time is shown; default local HH:MM:SS. */
+  clock?: (ms: number) => string;
+}
+
+type Style = 'bold' | 'dim' | 'green' | 'yellow' | 'red' | 'cyan' | 'inverse' | 'boldred';
+const SGR: Record<Style, string> = { bold: '1', dim: '2', green: '32', yellow: '33', red: '31', cyan: '36', inverse: '7', boldred: '1;31' };
+
+/** A cell of exactly its column's width, and how to paint it. */
+interface Cell {
+  text: string;
+  style?: Style | undefined;
+}
+type Line = Cell[];
+
+const STATUS_STYLE: Record<MonitorAgentStatus, Style | undefined> = {
+  alive: 'green', busy: 'cyan', idle: 'yellow', dead: 'red', restarting: 'yellow', failed: 'boldred', unknown: 'dim',
+};
+const PRIORITY_STYLE: Record<Priority, Style | undefined> = { critical: 'boldred', high: 'yellow', normal: undefined, low: 'dim' };
+const LEVEL_STYLE = { info: undefined, warn: 'yellow', error: 'red' } as const;
+
+/**
+ * Renders one frame.
+ *
+ * @example
+ * process.stdout.write('\x1b[H' + renderMonitor(snapshot, { width: 80, height: 24, color: true }).join('\n'));
+ */
+export function renderMonitor(snapshot: MonitorSnapshot, options: RenderOptions): string[] {
+  const width = Math.max(1, Math.floor(options.width));
+  const height = Math.max(0, Math.floor(options.height));
+  const clock = options.clock ?? localClock;
+  const tasks = snapshot.tasks
+    .map((task, index) => ({ task, index }))
+    .filter(({ task }) => task.status === 'pending' || task.status === 'assigned' || task.status === 'failed')
+    .sort((a, b) => PRIORITY_RANK[a.task.priority] - PRIORITY_RANK[b.task.priority] || a.index - b.index)
+    .map(({ task }) => task);
+
+  const top: Line[] = [titleLine(snapshot, width, clock), routerLine(snapshot.router, width)];
+  const agentHeader = agentColumns(snapshot.agents, width);
+  // Rows left for the three lists: the two top lines, three section rules, the agents' column header, the footer.
+  const budget = Math.max(0, height - top.length - 3 - 1 - 1);
+  const [agentRows, taskRows, eventRows] = share(budget, [snapshot.agents.length, tasks.length, snapshot.events.length]);
+
+  const lines: Line[] = [
+    ...top,
+    rule(`Agents (${snapshot.agents.length})`, width),
+    agentHeader.header,
+    ...limited(snapshot.agents, agentRows!, width, 'head', agentHeader.row),
+    rule(taskSummary(tasks), width),
+    ...limited(tasks, taskRows!, width, 'head', (t) => taskLine(t, width)),
+    rule(`Events (${snapshot.events.length})`, width),
+    ...limited(snapshot.events, eventRows!, width, 'tail', (e) => eventLine(e, width, clock)),
+  ];
+  const footer: Line = [{ text: fit(' q quit', width), style: 'dim' }];
+  const body = lines.slice(0, Math.max(0, height - 1));
+  while (body.length < height - 1) body.push([{ text: ' '.repeat(width) }]);
+  const out = height > 0 ? [...body, footer] : [];
+  return out.map((line) => paint(line, options.color === true));
+}
+
+/** Shares `rows` among lists needing `needs` rows: one each in turn while any still needs more. */
+export function share(rows: number, needs: number[]): number[] {
+  const got = needs.map(() => 0);
+  let left = rows;
+  while (left > 0) {
+    let gave = false;
+    for (let i = 0; i < needs.length && left > 0; i++) {
+      if (got[i]! < needs[i]!) {
+        got[i]!++;
+        left--;
+        gave = true;
+      }
+    }
+    if (!gave) break;
+  }
+  return got;
+}
+
+/** At most `rows` lines of `items`; when some do not fit, one line says how many are hidden. */
+function limited<T>(items: readonly T[], rows: number, width: number, keep: 'head' | 'tail', render: (item: T) => Line): Line[] {
+  if (rows <= 0) return [];
+  if (items.length <= rows) return items.map(render);
+  const shown = rows - 1;
+  const hidden = items.length - shown;
+  const more: Line = [{ text: fit(keep === 'head' ? `  … ${hidden} more` : `  … ${hidden} earlier`, width), style: 'dim' }];
+  return keep === 'head' ? [...items.slice(0, shown).map(render), more] : [more, ...items.slice(items.length - shown).map(render)];
+}
+
+function titleLine(s: MonitorSnapshot, width: number, clock: (ms: number) => string): Line {
+  const right = ` ${clock(s.now)} `;
+  const left = ` bmad-bus monitor${s.root ? `  ${sanitize(s.root)}` : ''}`;
+  const leftWidth = Math.max(0, width - displayWidth(right));
+  if (leftWidth === 0) return [{ text: fit(right, width), style: 'inverse' }];
+  return [{ text: fit(left, leftWidth) + right, style: 'inverse' }];
+}
+
+function routerLine(r: MonitorRouter, width: number): Line {
+  const state: Cell = r.running
+    ? { text: `router up${r.uptimeMs !== undefined ? ` ${formatDuration(r.uptimeMs)}` : ''}${r.pid ? ` pid ${r.pid}` : ''}`, style: 'green' }
+    : { text: 'router DOWN', style: 'boldred' };
+  // Most telling first: on a narrow screen the totals are what gets cut.
+  const parts: Cell[] = [
+    state,
+    { text: `  ${r.ratePerSecond !== undefined ? formatRate(r.ratePerSecond) : '-'} msg/s` },
+    { text: `  dead letters ${r.deadLetters}`, style: r.deadLetters > 0 ? 'red' : undefined },
+    { text: `  accepted ${r.accepted ?? '-'}  delivered ${r.delivered ?? '-'}` },
+  ];
+  return squeeze([{ text: ' ' }, ...parts], width);
+}
+
+function rule(title: string, width: number): Line {
+  const head = `── ${title} `;
+  return [{ text: fit(head + '─'.repeat(Math.max(0, width - displayWidth(head))), width), style: 'bold' }];
+}
+
+interface Column {
+  title: string;
+  width: number;
+  align?: 'right';
+}
+
+/** The agents' columns for this width: the task column takes what is left; session and role go first when narrow. */
+function agentColumns(agents: readonly MonitorAgent[], width: number): { header: Line; row: (a: MonitorAgent) => Line } {
+  const longest = (f: (a: MonitorAgent) => string, title: string, max: number) =>
+    Math.min(max, Math.max(title.length, ...agents.map((a) => displayWidth(f(a)))));
+  const hasSession = agents.some((a) => a.session);
+  const cols: Record<string, Column> = {
+    session: { title: 'SESSION', width: hasSession ? longest((a) => a.session ?? '', 'SESSION', 14) : 0 },
+    agent: { title: 'AGENT', width: longest((a) => a.name, 'AGENT', 16) },
+    role: { title: 'ROLE', width: longest((a) => a.role ?? '', 'ROLE', 10) },
+    status: { title: 'STATUS', width: longest((a) => a.status, 'STATUS', 10) },
+    task: { title: 'TASK', width: 0 },
+    undelivered: { title: 'UNDEL', width: 5, align: 'right' },
+    cpu: { title: 'CPU', width: 4, align: 'right' },
+    mem: { title: 'MEM', width: 5, align: 'right' },
+  };
+  const used = () => Object.values(cols).reduce((n, c) => n + (c.width > 0 ? c.width + 1 : 0), 1);
+  // Narrow screens lose the session, then the role, then cut the agent name.
+  for (const name of ['session', 'role'] as const) if (width - used() < 12) cols[name]!.width = 0;
+  if (width - used() < 8) cols.agent!.width = Math.max(6, cols.agent!.width - (8 - (width - used())));
+  cols.task!.width = Math.max(0, width - used() - 1);
+  if (cols.task!.width < 6) cols.task!.width = 0; // a task cut to a few columns says nothing
+  const order = ['session', 'agent', 'role', 'status', 'task', 'undelivered', 'cpu', 'mem'] as const;
+  const line = (values: Record<(typeof order)[number], Cell>): Line => {
+    const cells: Line = [{ text: ' ' }];
+    for (const key of order) {
+      const col = cols[key]!;
+      if (col.width <= 0) continue;
+      const v = values[key];
+      cells.push({ text: col.align === 'right' ? fitRight(v.text, col.width) : fit(v.text, col.width), style: v.style }, { text: ' ' });
+    }
+    return squeeze(cells, width);
+  };
+  const header = line(Object.fromEntries(order.map((k) => [k, { text: cols[k]!.title, style: 'dim' as Style }])) as Record<(typeof order)[number], Cell>);
+  const row = (a: MonitorAgent): Line =>
+    line({
+      session: { text: sanitize(a.session ?? '-') },
+      agent: { text: a.name },
+      role: { text: a.role ?? '-' },
+      status: { text: a.status, style: STATUS_STYLE[a.status] },
+      task: { text: a.task ? `${a.task.id} ${sanitize(a.task.title)}` : '-' },
+      undelivered: { text: String(a.undelivered), style: a.undelivered > 0 ? 'yellow' : undefined },
+      cpu: { text: a.cpuPercent !== undefined ? `${Math.round(a.cpuPercent)}%` : '-' },
+      mem: { text: a.rssBytes !== undefined ? formatBytes(a.rssBytes) : '-' },
+    });
+  return { header, row };
+}
+
+function taskSummary(tasks: readonly MonitorTask[]): string {
+  const count = (p: (t: MonitorTask) => boolean) => tasks.filter(p).length;
+  const queued = PRIORITIES.map((p) => `${p} ${count((t) => t.status === 'pending' && t.priority === p)}`).join(' · ');
+  return `Tasks: ${queued} · assigned ${count((t) => t.status === 'assigned')} · failed ${count((t) => t.status === 'failed')}`;
+}
+
+function taskLine(t: MonitorTask, width: number): Line {
+  let state: Cell;
+  if (t.status === 'assigned') state = { text: `→ ${t.assignee ?? '?'}`, style: 'cyan' };
+  else if (t.status === 'failed') state = { text: 'FAILED', style: 'red' };
+  else if (t.blockedBy && t.blockedBy.length > 0) state = { text: `blocked ${t.blockedBy.join(',')}`, style: 'red' };
+  else if (!t.ready) state = { text: `waits ${(t.waitingOn ?? []).join(',')}`, style: 'dim' };
+  else state = { text: 'ready', style: 'green' };
+  const blocks = t.blocks && t.blocks.length > 0 ? ` [blocks ${t.blocks.join(',')}]` : '';
+  return squeeze(
+    [
+      { text: ' ' },
+      { text: fit(t.priority, 9), style: PRIORITY_STYLE[t.priority] },
+      { text: fit(t.id, 6) },
+      { text: fit(state.text, 14), style: state.style },
+      { text: sanitize(t.title) },
+      { text: blocks, style: 'yellow' },
+    ],
+    width,
+  );
+}
+
+function eventLine(e: MonitorEvent, width: number, clock: (ms: number) => string): Line {
+  return squeeze(
+    [
+      { text: ` ${clock(e.ts)} `, style: 'dim' },
+      { text: `${sanitize(e.source)} ` },
+      { text: `${sanitize(e.kind)} `, style: e.level ? LEVEL_STYLE[e.level] : undefined },
+      { text: sanitize(e.text) },
+    ],
+    width,
+  );
+}
+
+/** Cuts a line of cells to `width` columns (the last visible cell ends in `…`) and pads it to exactly `width`. */
+function squeeze(cells: Line, width: number): Line {
+  const out: Line = [];
+  let used = 0;
+  for (const cell of cells) {
+    const w = displayWidth(cell.text);
+    if (used + w <= width) {
+      out.push(cell);
+      used += w;
+      continue;
+    }
+    const room = width - used;
+    if (room > 0) {
+      const cut = truncate(cell.text, room);
+      out.push({ text: cut, style: cell.style });
+      used += displayWidth(cut);
+    }
+    break;
+  }
+  if (used < width) out.push({ text: ' '.repeat(width - used) });
+  return out;
+}
+
+function paint(line: Line, color: boolean): string {
+  if (!color) return line.map((c) => c.text).join('');
+  return line.map((c) => (c.style ? `\x1b[${SGR[c.style]}m${c.text}\x1b[0m` : c.text)).join('');
+}
+
+function formatRate(rate: number): string {
+  return rate >= 100 ? String(Math.round(rate)) : rate.toFixed(1);
+}
+
+function localClock(ms: number): string {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}

@@ -1,0 +1,149 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { TimeoutError, TmuxError } from '../bus/errors.js';
+import { tmuxCommandLine } from './quote.js';
+import { DEFAULT_TMUX_TIMEOUT_MS, socketArgs, tmuxBinary } from './socket-args.js';
+
+interface Pending {
+  args: string[];
+  resolve: (output: string) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface ControlClientEvents {
+  /** The client is gone (server died, its session was killed, a command timed out, close()). */
+  closed: [reason: string];
+}
+
+/**
+ * One long-lived `tmux -C` client. Commands are written one per line and
+ * answered in order between `%begin` and `%end`/`%error`, which makes a
+ * command cost a fraction of a millisecond instead of a process spawn.
+ *
+ * It attaches to an existing session with `ignore-size` (so it never resizes
+ * anyone's windows) and `no-output` (so pane output is not streamed to us).
+ * Without a session to attach to, `connect()` fails and callers fall back to
+ * plain invocations. If the child outlives us by accident it still exits:
+ * tmux ends a control client when its stdin closes.
+ */
+export class ControlClient extends EventEmitter<ControlClientEvents> {
+  readonly socket: string | undefined;
+  private readonly timeoutMs: number;
+  private child: ChildProcessWithoutNullStreams | undefined;
+  private readonly pending: Pending[] = [];
+  private buffered = '';
+  /** Output lines of the block being read; undefined outside our blocks. */
+  private block: string[] | undefined;
+  /** Inside a block that is not ours (the attach command's own block). */
+  private foreignBlock = false;
+  private closedReason: string | undefined;
+  private readonly onParentExit = (): void => {
+    this.child?.kill('SIGKILL');
+  };
+
+  constructor(options: { socket?: string | undefined; timeoutMs?: number | undefined } = {}) {
+    super();
+    this.socket = options.socket;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TMUX_TIMEOUT_MS;
+  }
+
+  get isOpen(): boolean {
+    return this.child !== undefined && this.closedReason === undefined;
+  }
+
+  /** Starts the client and waits for its first answer; rejects when tmux has no session to attach to. */
+  async connect(): Promise<void> {
+    if (this.child) throw new TmuxError('control client already started');
+    const child = spawn(tmuxBinary(), [...socketArgs(this.socket), '-C', 'attach-session', '-f', 'ignore-size,no-output'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    process.once('exit', this.onParentExit);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => this.onData(d));
+    child.stdin.on('error', () => undefined); // EPIPE when tmux already left; 'exit' reports it
+    child.on('error', (error) => this.shutdown(`tmux -C failed: ${error.message}`));
+    child.on('exit', (code, signal) => {
+      this.shutdown(`tmux -C exited (${signal ?? code})${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
+    });
+    // A probe: the first answer proves the client is attached and in sync.
+    await this.command(['display-message', '-p', 'bmad-bus']);
+  }
+
+  /** Runs one command; resolves with its output lines joined by newlines. */
+  command(args: string[], timeoutMs = this.timeoutMs): Promise<string> {
+    if (this.closedReason !== undefined || !this.child) {
+      return Promise.reject(new TmuxError(`tmux control client closed: ${this.closedReason ?? 'not connected'}`));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // Answers come strictly in order: after a lost answer the stream cannot be trusted.
+        this.shutdown(`tmux ${args[0]} timed out after ${timeoutMs} ms`, true);
+      }, timeoutMs);
+      this.pending.push({ args, resolve, reject, timer });
+      this.child!.stdin.write(`${tmuxCommandLine(args)}\n`);
+    });
+  }
+
+  close(): void {
+    this.shutdown('closed');
+  }
+
+  private onData(chunk: string): void {
+    this.buffered += chunk;
+    let newline: number;
+    while ((newline = this.buffered.indexOf('\n')) >= 0) {
+      const line = this.buffered.slice(0, newline);
+      this.buffered = this.buffered.slice(newline + 1);
+      this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
+  }
+
+  private onLine(line: string): void {
+    if (this.block !== undefined || this.foreignBlock) {
+      const end = /^%(end|error) \d+ \d+ (\d+)$/.exec(line);
+      if (!end) {
+        this.block?.push(line);
+        return;
+      }
+      if (this.foreignBlock) {
+        this.foreignBlock = false;
+        return;
+      }
+      const output = this.block!.join('\n');
+      this.block = undefined;
+      const pending = this.pending.shift();
+      if (!pending) return;
+      clearTimeout(pending.timer);
+      if (end[1] === 'end') pending.resolve(output);
+      else pending.reject(new TmuxError(`tmux ${pending.args[0]} failed: ${output.trim() || 'error'}`));
+      return;
+    }
+    const begin = /^%begin \d+ \d+ (\d+)$/.exec(line);
+    if (begin) {
+      // Flag 1 marks a command this client sent; the attach command's own block has 0.
+      if ((Number(begin[1]) & 1) === 1) this.block = [];
+      else this.foreignBlock = true;
+      return;
+    }
+    if (line.startsWith('%exit')) this.shutdown(`tmux -C exited: ${line.slice(5).trim() || 'detached'}`);
+    // Other notifications (%session-changed, %window-add...) are not needed here.
+  }
+
+  private shutdown(reason: string, timedOut = false): void {
+    if (this.closedReason !== undefined) return;
+    this.closedReason = reason;
+    process.removeListener('exit', this.onParentExit);
+    for (const pending of this.pending.splice(0)) {
+      clearTimeout(pending.timer);
+      pending.reject(timedOut ? new TimeoutError(reason) : new TmuxError(`tmux control client closed: ${reason}`));
+    }
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.stdin.end();
+      this.child.kill('SIGTERM');
+    }
+    this.emit('closed', reason);
+  }
+}

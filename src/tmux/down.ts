@@ -1,0 +1,62 @@
+import { UnknownAgentError, UsageError } from '../bus/errors.js';
+import type { Layout } from '../bus/layout.js';
+import { readRegistry, removeAgent } from '../bus/registry.js';
+import { tryTmux } from './plain.js';
+import { forgetTeam, readTeamState, type TeamRecord } from './team-state.js';
+
+export interface DownResult {
+  killedSessions: string[];
+  killedWindows: string[];
+  removedAgents: string[];
+  teams: string[];
+}
+
+/**
+ * Takes down what `up` made for a topology file (or every team with `all`):
+ * kills the sessions it created — checked by id and name, so a session it did
+ * not make is never touched — and, in sessions that existed before, only the
+ * windows it added; then unregisters the agents the file owns.
+ */
+export async function down(layout: Layout, options: { file?: string | undefined; all?: boolean; socket?: string | undefined }): Promise<DownResult> {
+  const teams = Object.values(readTeamState(layout).teams);
+  let chosen: TeamRecord[];
+  if (options.all) chosen = teams;
+  else if (options.file) {
+    const team = teams.find((t) => t.file === options.file);
+    if (!team) throw new UsageError(`No team was brought up from ${options.file} on this bus (teams: ${teams.map((t) => t.file).join(', ') || 'none'})`);
+    chosen = [team];
+  } else if (teams.length === 1) chosen = teams;
+  else if (teams.length === 0) chosen = [];
+  else throw new UsageError(`Several teams are up; name one (bmad-bus down FILE) or use --all: ${teams.map((t) => t.file).join(', ')}`);
+
+  const result: DownResult = { killedSessions: [], killedWindows: [], removedAgents: [], teams: chosen.map((t) => t.file) };
+  for (const team of chosen) {
+    const socket = team.socket ?? options.socket;
+    for (const session of team.sessions) {
+      if (!session.created) continue;
+      const name = await tryTmux(['display-message', '-p', '-t', session.id, '#{session_id}\t#{session_name}'], { socket });
+      // The id must still name the same session: ids are reused after a server restart.
+      if (name !== `${session.id}\t${session.name}`) continue;
+      if ((await tryTmux(['kill-session', '-t', session.id], { socket })) !== undefined) result.killedSessions.push(session.name);
+    }
+    for (const window of team.windows) {
+      const ownSession = team.sessions.find((s) => s.name === window.session);
+      if (!window.created || ownSession?.created) continue;
+      const name = await tryTmux(['display-message', '-p', '-t', window.id, '#{window_id}\t#{window_name}'], { socket });
+      if (name !== `${window.id}\t${window.name}`) continue;
+      if ((await tryTmux(['kill-window', '-t', window.id], { socket })) !== undefined) result.killedWindows.push(`${window.session}:${window.name}`);
+    }
+    const registry = readRegistry(layout);
+    for (const agent of Object.values(registry.agents)) {
+      if (agent.owner !== team.file) continue;
+      try {
+        await removeAgent(layout, agent.name);
+        result.removedAgents.push(agent.name);
+      } catch (error) {
+        if (!(error instanceof UnknownAgentError)) throw error;
+      }
+    }
+    await forgetTeam(layout, team.file);
+  }
+  return result;
+}

@@ -1,0 +1,159 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TmuxError } from '../bus/errors.js';
+import type { TmuxClient } from './client.js';
+import { captureRows, readPaneInfo, type PaneInfo } from './pane-info.js';
+
+export interface InjectorOptions {
+  client: TmuxClient;
+  /** A pane id (`%12`). */
+  paneId: string;
+  /** Key name sent after the paste (`Enter`, `C-m`); never message text. */
+  submitKey?: string | undefined;
+  /** Milliseconds between the end of the paste and the submit key. */
+  submitDelayMs?: number | undefined;
+  /** How long to wait for a submit to show before pressing the key again. */
+  verifyWindowMs?: number | undefined;
+  /** How many extra presses before giving up (the delivery is then unconfirmed). */
+  maxResubmits?: number | undefined;
+}
+
+/** Defaults that work for a readline program; real agents set their own (Claude Code needs 300+ ms). */
+export const DEFAULT_SUBMIT_KEY = 'Enter';
+export const DEFAULT_SUBMIT_DELAY_MS = 40;
+export const DEFAULT_MAX_RESUBMITS = 2;
+/** Key names the submit key may be: named keys and modifiers, no free text. */
+export const SUBMIT_KEY_PATTERN = /^(?:[CMS]-)*(?:Enter|KPEnter|Tab|Escape|Space|BSpace|[A-Za-z0-9])$/;
+
+export type InjectResult =
+  /** Pasted, submitted, and the text left the input line. */
+  | { status: 'confirmed'; presses: number }
+  /** Pasted and submitted, but the text still sat in the input line after every press. */
+  | { status: 'unconfirmed'; presses: number }
+  /** Not delivered (pane missing, dead, a tmux error); safe to try again later. */
+  | { status: 'failed'; reason: string };
+
+let bufferSeq = 0;
+
+/**
+ * Types one rendered message into one pane: a named buffer loaded from the
+ * text (never send-keys with text, where `C-c` would be a key), pasted with
+ * `paste-buffer -d -p -r` (bracketed when the app asked for it; `-r` keeps LF
+ * as LF instead of tmux's CR, so a `keep` rendering stays inside the paste),
+ * then after the submit delay the submit key by name, then verification: the
+ * screen must change and the text must leave the cursor line, else the key is
+ * pressed again, a bounded number of times.
+ *
+ * Callers serialise calls per pane (the router never has two deliveries to
+ * one sink outstanding); different panes run in parallel.
+ */
+export class PaneInjector {
+  readonly paneId: string;
+  private readonly client: TmuxClient;
+  private readonly submitKey: string;
+  private readonly submitDelayMs: number;
+  private readonly verifyWindowMs: number;
+  private readonly maxResubmits: number;
+
+  constructor(options: InjectorOptions) {
+    this.client = options.client;
+    this.paneId = options.paneId;
+    this.submitKey = options.submitKey ?? DEFAULT_SUBMIT_KEY;
+    if (!SUBMIT_KEY_PATTERN.test(this.submitKey)) throw new TmuxError(`Expected a submit key name like Enter or C-m, got \`${this.submitKey}\``);
+    this.submitDelayMs = options.submitDelayMs ?? DEFAULT_SUBMIT_DELAY_MS;
+    this.verifyWindowMs = options.verifyWindowMs ?? Math.max(400, this.submitDelayMs * 2);
+    this.maxResubmits = options.maxResubmits ?? DEFAULT_MAX_RESUBMITS;
+  }
+
+  /** Checks the pane and takes it out of copy-mode; a reason when it cannot be typed into. */
+  async prepare(): Promise<{ info: PaneInfo } | { reason: string }> {
+    const info = await readPaneInfo(this.client, this.paneId);
+    if (!info) return { reason: 'pane dead/missing' };
+    if (info.dead) return { reason: 'pane dead/missing' };
+    if (info.inMode) {
+      // A pane in copy-mode swallows keys: leave the mode first.
+      await this.client.tryCommand(['send-keys', '-X', '-t', this.paneId, 'cancel']);
+      const after = await readPaneInfo(this.client, this.paneId);
+      if (!after || after.dead) return { reason: 'pane dead/missing' };
+      if (after.inMode) return { reason: 'pane is in a mode (copy-mode) that would not leave' };
+      return { info: after };
+    }
+    return { info };
+  }
+
+  /** Pastes and submits `text` (already rendered and sanitised). */
+  async inject(text: string): Promise<InjectResult> {
+    const ready = await this.prepare();
+    if ('reason' in ready) return { status: 'failed', reason: ready.reason };
+    const buffer = `bmad-bus-${process.pid}-${++bufferSeq}`;
+    try {
+      await this.client.setBuffer(buffer, text);
+      await this.client.command(['paste-buffer', '-d', '-p', '-r', '-b', buffer, '-t', this.paneId]);
+    } catch (error) {
+      await this.client.tryCommand(['delete-buffer', '-b', buffer]);
+      return { status: 'failed', reason: `paste failed: ${(error as Error).message}` };
+    }
+    if (this.submitDelayMs > 0) await sleep(this.submitDelayMs);
+    let before = await this.snapshot();
+    if (!before) return { status: 'failed', reason: 'pane dead/missing' };
+    const tail = tailOf(text);
+    for (let presses = 1; ; presses++) {
+      try {
+        await this.client.command(['send-keys', '-t', this.paneId, this.submitKey]);
+      } catch (error) {
+        return { status: 'failed', reason: `submit failed: ${(error as Error).message}` };
+      }
+      const outcome = await this.waitForSubmit(before, tail);
+      if (outcome === 'gone') return { status: 'failed', reason: 'pane dead/missing' };
+      if (outcome === 'submitted') return { status: 'confirmed', presses };
+      if (presses > this.maxResubmits) return { status: 'unconfirmed', presses };
+      before = outcome;
+    }
+  }
+
+  /** Polls the screen until the submit shows; returns the last snapshot when it did not within the window. */
+  private async waitForSubmit(before: Snapshot, tail: string): Promise<'submitted' | 'gone' | Snapshot> {
+    const deadline = Date.now() + this.verifyWindowMs;
+    let pause = 3;
+    for (;;) {
+      await sleep(pause);
+      pause = Math.min(pause * 2, 50);
+      const now = await this.snapshot();
+      if (!now) return 'gone';
+      const changed = now.screen !== before.screen || now.cursor !== before.cursor;
+      if (changed && !textAtCursor(now, tail)) return 'submitted';
+      if (Date.now() >= deadline) return now;
+    }
+  }
+
+  private async snapshot(): Promise<Snapshot | undefined> {
+    const info = await readPaneInfo(this.client, this.paneId);
+    if (!info || info.dead) return undefined;
+    const rows = await captureRows(this.client, this.paneId, 0, info.cursorY);
+    if (!rows) return undefined;
+    return { screen: rows.join('\n'), cursor: `${info.cursorX},${info.cursorY}`, rows, cursorX: info.cursorX, cursorY: info.cursorY };
+  }
+}
+
+interface Snapshot {
+  screen: string;
+  cursor: string;
+  rows: string[];
+  cursorX: number;
+  cursorY: number;
+}
+
+/** The end of the text's last line: what sits left of the cursor while the text is unsubmitted. */
+function tailOf(text: string): string {
+  const last = text.split('\n').pop() ?? '';
+  return last.trimEnd().slice(-24);
+}
+
+/** The text left of the cursor (joined with the row above, for a wrapped line) still ends with the tail. */
+function textAtCursor(snapshot: Snapshot, tail: string): boolean {
+  if (tail === '') return false;
+  const row = snapshot.rows[snapshot.cursorY] ?? '';
+  const head = [...row].slice(0, snapshot.cursorX).join('');
+  if (head.trim() === '') return false;
+  const above = snapshot.cursorY > 0 ? (snapshot.rows[snapshot.cursorY - 1] ?? '') : '';
+  return `${above}${head}`.trimEnd().endsWith(tail);
+}

@@ -1,0 +1,120 @@
+import fs from 'node:fs';
+import type { TmuxClient } from './client.js';
+
+/** What the injector needs to know about a pane before and after typing into it. */
+export interface PaneInfo {
+  id: string;
+  dead: boolean;
+  /** copy-mode or another mode that would swallow keys. */
+  inMode: boolean;
+  currentCommand: string;
+  pid: number | undefined;
+  cursorX: number;
+  cursorY: number;
+}
+
+const SEP = '\u001f';
+const INFO_FORMAT = ['#{pane_id}', '#{pane_dead}', '#{pane_in_mode}', '#{pane_current_command}', '#{pane_pid}', '#{cursor_x}', '#{cursor_y}'].join(SEP);
+
+/**
+ * Reads a pane's state; undefined when it does not exist. `target` must be a
+ * pane id (`%12`): tmux's display-message falls back to another pane for a
+ * target it cannot find, so names are resolved to ids first (resolvePaneId).
+ */
+export async function readPaneInfo(client: TmuxClient, paneId: string): Promise<PaneInfo | undefined> {
+  const out = await client.tryCommand(['display-message', '-p', '-t', paneId, INFO_FORMAT]);
+  if (out === undefined) return undefined;
+  const [id, dead, mode, command, pid, cursorX, cursorY] = out.split(SEP);
+  if (!id || id !== paneId) return undefined;
+  return {
+    id,
+    dead: dead === '1',
+    inMode: mode === '1',
+    currentCommand: command ?? '',
+    pid: pid ? Number(pid) : undefined,
+    cursorX: Number(cursorX ?? 0),
+    cursorY: Number(cursorY ?? 0),
+  };
+}
+
+/**
+ * Turns a tmux target into a pane id: `%12` as is; `session:window.pane`,
+ * `session:window` (its active pane) or `session` (its active pane), with the
+ * window given by index or name. Undefined when nothing matches.
+ */
+export async function resolvePaneId(client: TmuxClient, target: string): Promise<string | undefined> {
+  if (/^%\d+$/.test(target)) return target;
+  const out = await client.tryCommand([
+    'list-panes', '-a', '-F',
+    ['#{pane_id}', '#{session_name}', '#{window_index}', '#{window_name}', '#{pane_index}', '#{window_active}', '#{pane_active}'].join(SEP),
+  ]);
+  if (!out) return undefined;
+  const match = /^([^:]+)(?::([^.]*))?(?:\.(\d+))?$/.exec(target);
+  if (!match) return undefined;
+  const [, session, window, pane] = match;
+  for (const line of out.split('\n')) {
+    const [id, s, wIndex, wName, pIndex, wActive, pActive] = line.split(SEP);
+    if (s !== session) continue;
+    if (window ? window !== wIndex && window !== wName : wActive !== '1') continue;
+    if (pane !== undefined ? pane !== pIndex : pActive !== '1') continue;
+    return id;
+  }
+  return undefined;
+}
+
+/** The pane's visible rows from `from` to `to` (0 is the top row), as plain text. */
+export async function captureRows(client: TmuxClient, paneId: string, from: number, to: number): Promise<string[] | undefined> {
+  const out = await client.tryCommand(['capture-pane', '-p', '-t', paneId, '-S', String(from), '-E', String(to)]);
+  return out === undefined ? undefined : out.split('\n');
+}
+
+const SHELLS = new Set(['sh', 'bash', 'zsh', 'fish', 'dash', 'ksh', 'mksh', 'tcsh', 'csh', 'ash', 'nu', 'elvish', 'xonsh', 'pwsh']);
+
+export function isShell(command: string): boolean {
+  return SHELLS.has(command.replace(/^-/, '').split('/').pop() ?? '');
+}
+
+/** The program name of a command line: `claude --x` → `claude`, `env A=1 aider` → `aider`. */
+export function programOf(commandLine: string): string {
+  const words = commandLine.trim().split(/\s+/);
+  let i = 0;
+  if (words[i] === 'exec') i++;
+  if (words[i] === 'env' || words[i]?.endsWith('/env')) {
+    i++;
+    while (i < words.length && (words[i]!.includes('=') || words[i]!.startsWith('-'))) i++;
+  } else {
+    while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!)) i++;
+  }
+  return (words[i] ?? '').split('/').pop() ?? '';
+}
+
+/**
+ * Why a pane must not be typed into although it is alive: it runs a bare
+ * shell while the agent's program was expected (the agent exited and left its
+ * shell, or has not started yet). Undefined when typing is fine. A shell
+ * running a script or `-c` (a wrapper script like `./run-agent.sh`) is not
+ * bare: on Linux the terminal's foreground process is read from /proc.
+ */
+export function shellMismatch(info: Pick<PaneInfo, 'currentCommand' | 'pid'>, expectedCommand: string | undefined): string | undefined {
+  if (!expectedCommand || !isShell(info.currentCommand)) return undefined;
+  const expected = programOf(expectedCommand);
+  if (isShell(expected)) return undefined;
+  const argv = info.pid === undefined ? undefined : foregroundArgv(info.pid);
+  if (argv && argv.slice(1).some((arg) => !arg.startsWith('-') || arg === '-c')) return undefined;
+  return `pane runs ${info.currentCommand}, expected ${expected || expectedCommand}`;
+}
+
+/** The argv of the terminal's foreground process group leader, from /proc (Linux); undefined elsewhere. */
+function foregroundArgv(panePid: number): string[] | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${panePid}/stat`, 'utf8');
+    // Fields after the parenthesised name: state ppid pgrp session tty_nr tpgid.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const tpgid = Number(fields[5]);
+    const pid = tpgid > 0 ? tpgid : panePid;
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.split('\0').filter((a) => a !== '');
+  } catch {
+    return undefined;
+  }
+}

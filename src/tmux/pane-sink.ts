@@ -1,0 +1,166 @@
+import type { AgentRecord } from '../bus/registry.js';
+import type { DeliveryItem, DeliveryResult, Sink } from '../router/sink.js';
+import { acquireTmuxClient, releaseTmuxClient, type TmuxClient } from './client.js';
+import { PaneInjector } from './injector.js';
+import { readPaneInfo, resolvePaneId, shellMismatch } from './pane-info.js';
+import { renderMessage, type MultilineMode } from './render.js';
+
+export interface PaneSinkOptions {
+  /** tmux `-L` socket; the agent's own `tmux_socket` wins. */
+  socket?: string;
+  /** Puts a message on the bus (the router journals it): used for `event`s to `orchestrator`. */
+  publish: (message: { to: string; type: string; body: unknown }) => void;
+  log: (line: string) => void;
+  /** For tests and benchmarks: poll interval while the pane is away (default 1000 ms). */
+  pollMs?: number;
+}
+
+/** How long the router waits before trying a pane that could not be typed into. */
+const RETRY_MS = 2000;
+
+/**
+ * The sink that pastes an agent's messages into its tmux pane. The router
+ * owns order, cursor and backlog; this only types, one message after another.
+ *
+ * Results, per message:
+ * - confirmed: counted as delivered;
+ * - pane dead, missing, in a bare shell where the agent's program was
+ *   expected: not delivered, `waiting` says why, and a poll wakes the router
+ *   when the pane is usable again;
+ * - unconfirmed (the text still sat in the input line after the bounded
+ *   re-presses): counted as handed on, because pasting it again would only
+ *   pile a second copy into the same input line, but never reported as done:
+ *   an `event` (`delivery_unconfirmed`) goes to `orchestrator` from `router`,
+ *   the batch stops there, and `waiting` shows it until the next delivery is
+ *   confirmed.
+ */
+export function createPaneSink(agent: AgentRecord, options: PaneSinkOptions): Sink {
+  return new PaneSink(agent, options);
+}
+
+class PaneSink implements Sink {
+  readonly kind = 'tmux' as const;
+  private readonly agent: AgentRecord;
+  private readonly options: PaneSinkOptions;
+  private readonly client: TmuxClient;
+  private injector: PaneInjector | undefined;
+  private wake: (() => void) | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private closed = false;
+  private lastWaiting: string | undefined;
+  private polling = false;
+
+  constructor(agent: AgentRecord, options: PaneSinkOptions) {
+    this.agent = agent;
+    this.options = options;
+    this.client = acquireTmuxClient(agent.tmux_socket ?? options.socket);
+  }
+
+  onWake(wake: () => void): void {
+    this.wake = wake;
+  }
+
+  async deliver(items: DeliveryItem[]): Promise<DeliveryResult> {
+    try {
+      return await this.deliverAll(items);
+    } catch (error) {
+      // deliver must not throw: an unexpected failure is a retry later.
+      this.options.log(`tmux ${this.agent.name}: ${(error as Error).message}`);
+      return this.wait(0, `tmux error: ${(error as Error).message}`);
+    }
+  }
+
+  private async deliverAll(items: DeliveryItem[]): Promise<DeliveryResult> {
+    const injector = await this.paneInjector();
+    if (!injector) return this.wait(0, 'pane dead/missing');
+    const multiline: MultilineMode = this.agent.multiline ?? 'join';
+    for (let i = 0; i < items.length; i++) {
+      const ready = await injector.prepare();
+      if ('reason' in ready) return this.wait(i, ready.reason);
+      const mismatch = shellMismatch(ready.info, this.agent.command);
+      if (mismatch) return this.wait(i, mismatch);
+      const envelope = items[i]!.envelope;
+      const result = await injector.inject(renderMessage(envelope, this.agent.template, multiline));
+      if (result.status === 'failed') return this.wait(i, result.reason);
+      if (result.status === 'unconfirmed') {
+        const waiting = `unconfirmed: ${envelope.id} still in the input line after ${result.presses} presses of ${this.agent.submit ?? 'Enter'}`;
+        this.options.log(`tmux ${this.agent.name}: ${waiting}`);
+        this.options.publish({
+          to: 'orchestrator',
+          type: 'event',
+          body: { event: 'delivery_unconfirmed', agent: this.agent.name, id: envelope.id, pane: injector.paneId, presses: result.presses },
+        });
+        this.lastWaiting = waiting;
+        return { delivered: i + 1, waiting, retryAfterMs: RETRY_MS };
+      }
+    }
+    this.lastWaiting = undefined;
+    return { delivered: items.length };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopPoll();
+    releaseTmuxClient(this.client);
+  }
+
+  /** The injector for the agent's pane, resolving a `session:window.pane` target once it exists. */
+  private async paneInjector(): Promise<PaneInjector | undefined> {
+    if (this.injector) return this.injector;
+    const target = this.agent.tmux;
+    if (!target) return undefined;
+    const paneId = await resolvePaneId(this.client, target);
+    if (!paneId) return undefined;
+    this.injector = new PaneInjector({
+      client: this.client,
+      paneId,
+      submitKey: this.agent.submit,
+      submitDelayMs: this.agent.submit_delay,
+    });
+    return this.injector;
+  }
+
+  private wait(delivered: number, reason: string): DeliveryResult {
+    if (reason !== this.lastWaiting) this.options.log(`tmux ${this.agent.name}: waiting (${reason})`);
+    this.lastWaiting = reason;
+    // A name target may point at another pane next time (the window was rebuilt).
+    if (!/^%\d+$/.test(this.agent.tmux ?? '')) this.injector = undefined;
+    this.startPoll();
+    return { delivered, waiting: reason, retryAfterMs: RETRY_MS };
+  }
+
+  /** While the pane is away, look every second and wake the router as soon as it can be typed into. */
+  private startPoll(): void {
+    if (this.poll || this.closed) return;
+    this.poll = setInterval(() => {
+      if (this.polling) return;
+      this.polling = true;
+      void this.usable().then((ok) => {
+        this.polling = false;
+        if (!ok || this.closed) return;
+        this.stopPoll();
+        this.wake?.();
+      });
+    }, this.options.pollMs ?? 1000);
+    this.poll.unref();
+  }
+
+  private stopPoll(): void {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = undefined;
+  }
+
+  private async usable(): Promise<boolean> {
+    try {
+      const target = this.agent.tmux;
+      if (!target) return false;
+      const paneId = await resolvePaneId(this.client, target);
+      if (!paneId) return false;
+      const info = await readPaneInfo(this.client, paneId);
+      return Boolean(info && !info.dead && !shellMismatch(info, this.agent.command));
+    } catch {
+      return false;
+    }
+  }
+}

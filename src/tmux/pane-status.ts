@@ -1,0 +1,118 @@
+import type { Layout } from '../bus/layout.js';
+import { readRegistry } from '../bus/registry.js';
+import { runTmux } from './plain.js';
+import { readTeamState } from './team-state.js';
+
+/** One pane of a team, as `status` shows it. */
+export interface PaneStatus {
+  socket?: string;
+  session: string;
+  window_index: number;
+  window_name: string;
+  pane_index: number;
+  pane_id: string;
+  agent?: string;
+  role?: string;
+  /** The pane's foreground program (`#{pane_current_command}`). */
+  command: string;
+  alive: boolean;
+  /** Exit status of a dead pane's program (remain-on-exit keeps it visible). */
+  exit_status?: number;
+  pid?: number;
+  /** Last output in the pane's window (`#{window_activity}`), ISO 8601. */
+  last_activity?: string;
+  /** True for a registered agent whose pane no longer exists. */
+  missing?: boolean;
+  title?: string;
+}
+
+const SEP = '\u001f';
+const FORMAT = [
+  '#{session_name}', '#{window_index}', '#{window_name}', '#{pane_index}', '#{pane_id}', '#{pane_current_command}',
+  '#{pane_dead}', '#{pane_dead_status}', '#{pane_pid}', '#{window_activity}', '#{@bmad_agent}', '#{@bmad_title}',
+].join(SEP);
+
+/**
+ * Collects every pane of the sessions that hold a registered agent's pane or
+ * that `up` made, per tmux server, plus a `missing` row for each agent whose
+ * pane is gone. The `status` command adds the undelivered counts it knows.
+ */
+export async function collectPaneStatus(layout: Layout, socket: string | undefined): Promise<PaneStatus[]> {
+  const registry = readRegistry(layout);
+  const teams = Object.values(readTeamState(layout).teams);
+  const agents = Object.values(registry.agents).filter((a) => a.tmux);
+  const sockets = new Set<string>();
+  for (const agent of agents) sockets.add(agent.tmux_socket ?? socket ?? '');
+  for (const team of teams) sockets.add(team.socket ?? socket ?? '');
+  const rows: PaneStatus[] = [];
+  const seenAgents = new Set<string>();
+  for (const key of sockets) {
+    const sock = key || undefined;
+    let out: string;
+    try {
+      out = await runTmux(['list-panes', '-a', '-F', FORMAT], { socket: sock, timeoutMs: 5000 });
+    } catch {
+      continue; // no server on this socket: its agents show as missing below
+    }
+    const panes = out.split('\n').filter(Boolean).map((line) => line.split(SEP));
+    const byPane = new Map(agents.filter((a) => (a.tmux_socket ?? socket ?? '') === key).map((a) => [a.tmux!, a]));
+    const wanted = new Set<string>();
+    for (const team of teams) if ((team.socket ?? socket ?? '') === key) for (const s of team.sessions) wanted.add(s.name);
+    for (const [session, , , , id] of panes) if (byPane.has(id!)) wanted.add(session!);
+    for (const [session, windowIndex, windowName, paneIndex, id, command, dead, deadStatus, pid, activity, tag, title] of panes) {
+      if (!wanted.has(session!)) continue;
+      const agent = byPane.get(id!) ?? byPane.get(`${session}:${windowIndex}.${paneIndex}`) ?? byPane.get(`${session}:${windowName}.${paneIndex}`);
+      if (agent) seenAgents.add(agent.name);
+      const agentName = agent?.name ?? (tag || undefined);
+      rows.push({
+        ...(sock ? { socket: sock } : {}),
+        session: session!,
+        window_index: Number(windowIndex),
+        window_name: windowName!,
+        pane_index: Number(paneIndex),
+        pane_id: id!,
+        ...(agentName ? { agent: agentName } : {}),
+        ...(agent?.role ? { role: agent.role } : {}),
+        command: command ?? '',
+        alive: dead !== '1',
+        ...(dead === '1' && deadStatus ? { exit_status: Number(deadStatus) } : {}),
+        ...(pid ? { pid: Number(pid) } : {}),
+        ...(activity && Number(activity) > 0 ? { last_activity: new Date(Number(activity) * 1000).toISOString() } : {}),
+        ...(title ? { title } : {}),
+      });
+    }
+  }
+  for (const agent of agents) {
+    if (seenAgents.has(agent.name)) continue;
+    rows.push({
+      ...((agent.tmux_socket ?? socket) ? { socket: agent.tmux_socket ?? socket } : {}),
+      session: '-', window_index: -1, window_name: '-', pane_index: -1, pane_id: agent.tmux!,
+      agent: agent.name, ...(agent.role ? { role: agent.role } : {}), command: '-', alive: false, missing: true,
+    });
+  }
+  return rows;
+}
+
+/** A table of the panes: SESSION WINDOW PANE AGENT ROLE COMMAND STATE ACTIVITY. */
+export function renderPaneStatus(rows: PaneStatus[]): string {
+  if (rows.length === 0) return 'no panes';
+  const now = Date.now();
+  const table = [['SESSION', 'WINDOW', 'PANE', 'AGENT', 'ROLE', 'COMMAND', 'STATE', 'ACTIVITY']];
+  for (const row of rows) {
+    const state = row.missing ? 'missing' : row.alive ? 'alive' : `dead${row.exit_status !== undefined ? ` (${row.exit_status})` : ''}`;
+    const activity = row.last_activity ? `${ago(now - Date.parse(row.last_activity))} ago` : '-';
+    const window = row.window_index < 0 ? '-' : `${row.window_index}:${row.window_name}`;
+    const pane = row.pane_index < 0 ? row.pane_id : `${row.pane_index} ${row.pane_id}`;
+    table.push([row.session, window, pane, row.agent ?? (row.title ? `(${row.title})` : '-'), row.role ?? '-', row.command, state, activity]);
+  }
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => [...r[c]!].length)));
+  return table.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86400)}d`;
+}

@@ -1,0 +1,43 @@
+import type { Layout } from '../bus/layout.js';
+import { readStateFile, updateStateFile } from '../bus/state-file.js';
+
+/** What `up` made for one topology file, so `down` kills only that and checkpoints know the panes. */
+export interface TeamRecord {
+  /** Absolute path of the topology file. */
+  file: string;
+  name: string;
+  /** tmux `-L` socket the team lives on; absent: the default server. */
+  socket?: string;
+  updated: string;
+  /** `created: false` marks a session that existed before `up` (it is never killed, only the windows up added). */
+  sessions: Array<{ name: string; id: string; created: boolean }>;
+  windows: Array<{ session: string; name: string; id: string; created: boolean }>;
+  panes: Array<{ id: string; session: string; window: string; index: number; agent?: string; title?: string; command?: string; cwd: string }>;
+  agents: string[];
+}
+
+export interface TeamState {
+  teams: Record<string, TeamRecord>;
+}
+
+const EMPTY: TeamState = { teams: {} };
+
+export function readTeamState(layout: Layout): TeamState {
+  const state = readStateFile<TeamState>(layout.teamFile, EMPTY);
+  return { teams: state.teams ?? {} };
+}
+
+export async function saveTeam(layout: Layout, record: TeamRecord): Promise<void> {
+  await updateStateFile<TeamState>(layout.teamFile, EMPTY, (state) => ({
+    value: { teams: { ...state.teams, [record.file]: record } },
+    result: undefined,
+  }));
+}
+
+export async function forgetTeam(layout: Layout, file: string): Promise<void> {
+  await updateStateFile<TeamState>(layout.teamFile, EMPTY, (state) => {
+    const teams = { ...state.teams };
+    delete teams[file];
+    return { value: { teams }, result: undefined };
+  });
+}
