@@ -3,6 +3,8 @@ import { BusError } from './bus/errors.js';
 import { registerCoreCommands } from './commands/core-commands.js';
 import { registerTmuxCommands } from './commands/tmux-commands.js';
 import { registerTeamCommands } from './commands/team-commands.js';
+import { registerSupervisorCommands } from './commands/supervisor-commands.js';
+import { registerOpsCommands } from './commands/ops-commands.js';
 
 /**
  * The command table. Each group file declares its commands and options only;
@@ -15,12 +17,15 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .option('--dir <dir>', 'bus root (default: $BMAD_BUS_DIR, else /tmp/bmad-bus-<uid>)')
     .option('--tmux-socket <name>', 'tmux server socket name, as tmux -L (default: $BMAD_TMUX_SOCKET, else your normal server)')
-    .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(text) })
+    // Errors are one line on stderr: commander's message with the hint on the same line
+    // (showHelpAfterError would print the hint as a second line).
+    .configureOutput({ outputError: (text, write) => write(`bmad-bus: ${text.trim().replace(/^error: /, '')} (run with --help for usage)\n`) })
     .exitOverride();
   registerCoreCommands(program);
   registerTmuxCommands(program);
   registerTeamCommands(program);
+  registerSupervisorCommands(program);
+  registerOpsCommands(program);
   for (const command of allCommands(program)) command.exitOverride();
   return program;
 }

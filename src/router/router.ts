@@ -115,8 +115,10 @@ export class Router extends EventEmitter<RouterEvents> {
     this.syncConsumers(readCursors(this.layout));
     this.countBacklog();
     for (const file of [this.layout.orchestratorPipe, this.layout.broadcastPipe, this.layout.busPipe]) this.openPipe(file);
+    // Watch first, list second: chokidar ignores what appears during its initial
+    // scan, so a pair pipe made just then is found by the listing instead.
+    await this.watch();
     for (const name of fs.readdirSync(this.layout.agentsDir)) this.openPipe(path.join(this.layout.agentsDir, name));
-    this.watch();
     this.timers.push(setInterval(() => this.writeStatus(), this.options.statusIntervalMs));
     this.timers.push(setInterval(() => this.persistCursors(), this.options.cursorIntervalMs));
     this.timers.push(setInterval(() => this.expireHeld(), 250));
@@ -420,7 +422,8 @@ export class Router extends EventEmitter<RouterEvents> {
 
   // ---- state -------------------------------------------------------------
 
-  private watch(): void {
+  /** Resolves once chokidar's initial scan is done (or it failed: polling covers the registry). */
+  private watch(): Promise<void> {
     this.watcher = watch([this.layout.agentsDir, this.layout.registryFile], { ignoreInitial: true, depth: 0, atomic: false });
     this.watcher.on('add', (file) => {
       if (path.dirname(file) === this.layout.agentsDir) this.openPipe(file);
@@ -432,9 +435,15 @@ export class Router extends EventEmitter<RouterEvents> {
     this.watcher.on('unlink', (file) => {
       if (path.dirname(file) === this.layout.agentsDir) this.closePipe(file);
     });
+    const watcher = this.watcher;
+    const ready = new Promise<void>((resolve) => {
+      watcher.once('ready', resolve);
+      watcher.once('error', () => resolve());
+    });
     this.watcher.on('error', (error) => this.log(`watch: ${(error as Error).message}`));
     // chokidar can miss a rename-over of the registry: look again now and then.
     this.timers.push(setInterval(() => this.reloadRegistryIfChanged(), 1000));
+    return ready;
   }
 
   private registryMtime = 0;
@@ -567,7 +576,7 @@ export class Router extends EventEmitter<RouterEvents> {
 }
 
 function paneSignature(agent: AgentRecord): string {
-  return JSON.stringify([agent.tmux, agent.tmux_socket, agent.submit, agent.submit_delay, agent.command, agent.template, agent.deliver]);
+  return JSON.stringify([agent.tmux, agent.tmux_socket, agent.submit, agent.submit_delay, agent.command, agent.template, agent.multiline, agent.deliver]);
 }
 
 export { inboxConsumer, tmuxConsumer };
