@@ -31,6 +31,8 @@ export const PIPE_BUF = 4096;
 
 const TYPE_PATTERN = /^[a-z0-9][a-z0-9._:-]{0,63}$/i;
 const TOKEN_PATTERN = /^[\x21-\x7e]{1,128}$/;
+// Date.parse alone takes `1`, `2024` or `March 7, 2024`: times that do not sort as text (tail, --since).
+const ISO_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/;
 
 /**
  * What the pipe a line arrived on says about it. A pair pipe names both ends
@@ -95,9 +97,14 @@ export function parseLine(bytes: Buffer): Parsed {
  * and `from` / `to` from the pipe where the pipe knows them, and validates
  * every field. Throws InvalidMessageError with a reason for the dead-letter log.
  */
-export function normalize(parsed: Exclude<Parsed, { kind: 'blank' }>, origin: Origin, now = Date.now()): Normalized {
+export function normalize(
+  parsed: Exclude<Parsed, { kind: 'blank' }>,
+  origin: Origin,
+  now = Date.now(),
+  makeId: (now: number) => string = newId,
+): Normalized {
   if (parsed.kind === 'text') {
-    const envelope = stamp({ type: 'text', body: parsed.text }, origin, now);
+    const envelope = stamp({ type: 'text', body: parsed.text }, origin, now, makeId);
     return { envelope, line: serialize(envelope) };
   }
   const value = parsed.value;
@@ -107,7 +114,7 @@ export function normalize(parsed: Exclude<Parsed, { kind: 'blank' }>, origin: Or
   }
   // An object with none of the envelope's fields is a body, as a script would mean it.
   if (!hasEnvelopeField) {
-    const envelope = stamp({ body: value }, origin, now);
+    const envelope = stamp({ body: value }, origin, now, makeId);
     return { envelope, line: serialize(envelope) };
   }
   for (const key of Object.keys(value)) {
@@ -119,17 +126,20 @@ export function normalize(parsed: Exclude<Parsed, { kind: 'blank' }>, origin: Or
   if (origin.from !== undefined && value.from !== undefined && value.from !== origin.from) {
     warning = `forged from ${show(value.from)} on ${origin.pipe}: the pipe's name wins, from is ${show(origin.from)}`;
   }
-  const envelope = stamp(value, origin, now);
+  const envelope = stamp(value, origin, now, makeId);
+  // Complete means the stamp changed nothing: a `null` field was filled in (the journal
+  // line must not keep `"id":null`), and a pipe's `to` may have overridden the line's.
   const complete =
     warning === undefined &&
-    value.id !== undefined && value.ts !== undefined && value.from !== undefined &&
-    value.to !== undefined && value.type !== undefined && 'body' in value &&
-    (origin.to === undefined || value.to === origin.to);
+    value.id === envelope.id && value.ts === envelope.ts && value.from === envelope.from &&
+    value.to === envelope.to && value.type === envelope.type && 'body' in value &&
+    (value.thread === undefined || value.thread === envelope.thread) &&
+    (value.reply_to === undefined || value.reply_to === envelope.reply_to);
   // A complete envelope is journaled as the writer wrote it: no re-serialising on the hot path.
   return { envelope, line: complete ? parsed.raw : serialize(envelope), ...(warning ? { warning } : {}) };
 }
 
-function stamp(value: Record<string, unknown>, origin: Origin, now: number): Envelope {
+function stamp(value: Record<string, unknown>, origin: Origin, now: number, makeId: (now: number) => string = newId): Envelope {
   const from = origin.from ?? value.from ?? DEFAULT_SENDER;
   if (!isValidName(from)) throw invalid('invalid_from', `Invalid from: expected an agent name, got ${show(from)}`);
   // A pipe that names its receiver (pair, orchestrator, broadcast) decides `to`.
@@ -138,10 +148,10 @@ function stamp(value: Record<string, unknown>, origin: Origin, now: number): Env
   if (!isValidAddress(to)) {
     throw invalid('invalid_to', `Invalid to: expected an agent name, orchestrator, *, role:R, group:G or leader:G, got ${show(to)}`);
   }
-  const id = value.id ?? newId(now);
+  const id = value.id ?? makeId(now);
   if (typeof id !== 'string' || !TOKEN_PATTERN.test(id)) throw invalid('invalid_id', `Invalid id ${show(id)}: expected 1-128 printable ASCII characters`);
   const ts = value.ts ?? new Date(now).toISOString();
-  if (typeof ts !== 'string' || Number.isNaN(Date.parse(ts))) throw invalid('invalid_ts', `Invalid ts ${show(ts)}: expected an ISO 8601 time`);
+  if (typeof ts !== 'string' || !ISO_TIME_PATTERN.test(ts) || Number.isNaN(Date.parse(ts))) throw invalid('invalid_ts', `Invalid ts ${show(ts)}: expected an ISO 8601 time`);
   const type = value.type ?? 'message';
   if (typeof type !== 'string' || !TYPE_PATTERN.test(type)) throw invalid('invalid_type', `Invalid type ${show(type)}: expected a word like message, task or event`);
   const envelope: Envelope = { id, ts, from, to, type, body: value.body ?? null };

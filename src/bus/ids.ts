@@ -37,6 +37,15 @@ export function newId(now = Date.now()): string {
   return timePart + processPart + encode(counter, 8);
 }
 
+/**
+ * An id fixed by where a line was read, not by when it is stamped: the
+ * router's intake replay after a crash stamps a line again and must get the
+ * same id, so the copy already journaled is recognised.
+ */
+export function derivedId(ms: number, source: number, sequence: number): string {
+  return encode(ms, 10) + encode(source % 2 ** 40, 8) + encode(sequence % 2 ** 40, 8);
+}
+
 /** The time (ms since the epoch) an id was made, or undefined for ids not made by `newId`. */
 export function idTime(id: string): number | undefined {
   if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return undefined;

@@ -34,6 +34,9 @@ export class Layout {
 
   // Durable records.
   get journalDir(): string { return path.join(this.root, 'journal'); }
+  /** The router's write-ahead log of raw pipe reads, and the mark where its replay starts. */
+  get intakeFile(): string { return path.join(this.journalDir, 'intake.wal'); }
+  get intakeMarkFile(): string { return path.join(this.journalDir, 'intake.mark'); }
   get deadLetterFile(): string { return path.join(this.root, 'deadletter.ndjson'); }
   get spoolDir(): string { return path.join(this.root, 'spool'); }
   get logDir(): string { return path.join(this.root, 'log'); }
@@ -52,6 +55,8 @@ export class Layout {
   get keeperStatusFile(): string { return path.join(this.stateDir, 'keeper.json'); }
   get tasksFile(): string { return path.join(this.stateDir, 'tasks.json'); }
   get teamFile(): string { return path.join(this.stateDir, 'team.json'); }
+  /** The supervisor's own state: how far it read results, the agents it spawned by scaling. */
+  get supervisorFile(): string { return path.join(this.stateDir, 'supervisor.json'); }
   get knowledgeFile(): string { return path.join(this.root, 'knowledge.ndjson'); }
 
   /** The FIFOs that always exist in an initialised root. */

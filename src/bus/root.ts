@@ -59,3 +59,18 @@ export function verifyRoot(layout: Layout): void {
   }
   for (const pipe of layout.fixedPipes) ensureFifo(pipe);
 }
+
+/**
+ * The identity (device and inode) of the root directory. A long-running
+ * process compares it now and then: a root removed or replaced under it (an
+ * `rm -rf` and a new `init`) must not be written into by a stale daemon.
+ */
+export function rootIdentity(layout: Layout): string | undefined {
+  try {
+    const st = fs.lstatSync(layout.root);
+    // Inode numbers are reused at once: the birth time tells a new directory apart.
+    return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}

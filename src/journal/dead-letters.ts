@@ -51,3 +51,31 @@ export class DeadLetterLog {
     }
   }
 }
+
+/** Ids of the dead letters in the last part of the log (what an intake replay may meet again). */
+export function recentDeadLetterIds(file: string, tailBytes = 4 * 1024 * 1024): Set<string> {
+  const ids = new Set<string>();
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return ids;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const start = Math.max(0, size - tailBytes);
+    const buffer = Buffer.allocUnsafe(size - start);
+    fs.readSync(fd, buffer, 0, buffer.length, start);
+    for (const line of buffer.toString('utf8').split('\n')) {
+      try {
+        const id = (JSON.parse(line) as DeadLetter).id;
+        if (id) ids.add(id);
+      } catch {
+        // a cut first line, or a torn last one
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return ids;
+}

@@ -32,7 +32,7 @@ export function originOf(layout: Layout, file: string): Origin | undefined {
  * reference (`{"$spool":"<file>"}`, what `send` writes for messages longer
  * than PIPE_BUF) is resolved here to the message in the spool file.
  */
-export function ingestLine(layout: Layout, bytes: Buffer, origin: Origin, now: number): Ingested {
+export function ingestLine(layout: Layout, bytes: Buffer, origin: Origin, now: number, makeId?: (now: number) => string): Ingested {
   try {
     const parsed = parseLine(bytes);
     if (parsed.kind === 'blank') return { kind: 'blank' };
@@ -40,9 +40,9 @@ export function ingestLine(layout: Layout, bytes: Buffer, origin: Origin, now: n
       const spoolFile = resolveSpool(layout, parsed.value.$spool);
       const inner = parseLine(fs.readFileSync(spoolFile).subarray(0, -1));
       if (inner.kind === 'blank') throw new InvalidMessageError('invalid_spool', `Spool file ${parsed.value.$spool} is empty`);
-      return { kind: 'accepted', normalized: normalize(inner, origin, now), spoolFile };
+      return { kind: 'accepted', normalized: normalize(inner, origin, now, makeId), spoolFile };
     }
-    return { kind: 'accepted', normalized: normalize(parsed, origin, now) };
+    return { kind: 'accepted', normalized: normalize(parsed, origin, now, makeId) };
   } catch (error) {
     if (error instanceof InvalidMessageError) return { kind: 'rejected', error };
     throw error;

@@ -1,31 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Layout } from '../bus/layout.js';
 import { writeFileAtomic } from '../bus/fs-safety.js';
-import { verifyRoot } from '../bus/root.js';
+import { rootIdentity, verifyRoot } from '../bus/root.js';
 import { originOf } from './ingest.js';
 import { acquireWriterLock } from '../journal/writer-lock.js';
+import { ManagedChild } from './managed-child.js';
 import type { KeeperStatus } from './router-status.js';
 
 export interface KeeperOptions {
   /** The command line that runs one router (the CLI's `router` command with its options). */
   routerCommand: string[];
+  /** The command line of the supervisor (`bmad-bus supervise --topology FILE`), when a team file is known. */
+  supervisorCommand?: string[] | undefined;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
-
-const MIN_BACKOFF_MS = 100;
-const MAX_BACKOFF_MS = 5_000;
-/** A router that ran this long before dying starts the backoff over. */
-const HEALTHY_RUN_MS = 30_000;
 
 /**
  * The small process `bmad-bus start` runs. It holds the root's lock and an fd
  * on every pipe writers write into (including pair pipes made later), so
  * bytes written while the router is down stay in the kernel's pipe buffer —
  * which the kernel would throw away when the last fd closes. It runs the
- * router as a child and restarts it, with backoff, whenever it dies.
+ * router as a child and restarts it, with backoff, whenever it dies; given a
+ * team file, it runs the supervisor (`bmad-bus supervise`) the same way.
  */
 export async function runKeeper(layout: Layout, options: KeeperOptions): Promise<number> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} bmad-bus keeper: ${line}\n`));
@@ -61,59 +59,57 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
     }
   };
   rescan();
+  const identity = rootIdentity(layout);
   const watcher = fs.watch(layout.agentsDir, () => rescan());
   watcher.on('error', () => undefined);
   // fs.watch can miss events (a full inotify queue): look again every second.
-  const rescanTimer = setInterval(rescan, 1000);
+  const rescanTimer = setInterval(() => {
+    if (rootIdentity(layout) !== identity) {
+      log(`the bus root ${layout.root} was removed or replaced; stopping`);
+      stop();
+      return;
+    }
+    rescan();
+  }, 1000);
 
   const status: KeeperStatus = { pid: process.pid, root: layout.root, started: new Date().toISOString(), restarts: 0 };
-  const writeStatus = (): void => writeFileAtomic(layout.keeperStatusFile, `${JSON.stringify(status)}\n`);
-  writeStatus();
-
-  let child: ChildProcess | undefined;
-  let stopping = false;
-  let backoff = MIN_BACKOFF_MS;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let resolveDone!: (code: number) => void;
-  const done = new Promise<number>((r) => (resolveDone = r));
-
-  const startRouter = (): void => {
-    restartTimer = undefined;
-    if (stopping) return;
-    const startedAt = Date.now();
-    const [command, ...args] = options.routerCommand;
-    const routerChild = spawn(command!, args, {
-      env: { ...process.env, ...options.env, BMAD_BUS_KEEPER_PID: String(process.pid), BMAD_BUS_RESTARTS: String(status.restarts) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    child = routerChild;
-    status.router_pid = routerChild.pid;
-    writeStatus();
-    routerChild.on('exit', (code, signal) => {
-      child = undefined;
-      const how = signal ? `signal ${signal}` : `code ${code}`;
-      status.last_exit = `${new Date().toISOString()} ${how}`;
-      delete status.router_pid;
-      if (stopping) {
-        writeStatus();
-        return;
-      }
-      if (Date.now() - startedAt > HEALTHY_RUN_MS) backoff = MIN_BACKOFF_MS;
-      status.restarts++;
-      writeStatus();
-      log(`router (pid ${routerChild.pid}) exited with ${how}; restarting in ${backoff} ms (restart ${status.restarts})`);
-      restartTimer = setTimeout(startRouter, backoff);
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-    });
+  const writeStatus = (): void => {
+    if (rootIdentity(layout) === identity) writeFileAtomic(layout.keeperStatusFile, `${JSON.stringify(status)}\n`);
   };
 
+  const env = (restarts: number): NodeJS.ProcessEnv => ({ ...process.env, ...options.env, BMAD_BUS_KEEPER_PID: String(process.pid), BMAD_BUS_RESTARTS: String(restarts) });
+  const router = new ManagedChild({
+    name: 'router', command: options.routerCommand, env, log,
+    onChange: () => {
+      status.restarts = router.restarts;
+      setOrDelete(status, 'router_pid', router.pid);
+      setOrDelete(status, 'last_exit', router.lastExit);
+      writeStatus();
+    },
+  });
+  // The supervisor sends its events through the bus pipes this keeper holds: it starts after the router and stops before it.
+  const supervisor = options.supervisorCommand
+    ? new ManagedChild({
+      name: 'supervisor', command: options.supervisorCommand, env, log,
+      onChange: () => {
+        setOrDelete(status, 'supervisor_pid', supervisor?.pid);
+        writeStatus();
+      },
+    })
+    : undefined;
+  writeStatus();
+
+  let stopping = false;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     status.stopping = true;
     writeStatus();
-    if (restartTimer) clearTimeout(restartTimer);
-    const finish = async (): Promise<void> => {
+    void (async () => {
+      await supervisor?.stop();
+      await router.stop();
       clearInterval(rescanTimer);
       watcher.close();
       // The router has drained the pipes; only now may their buffers go.
@@ -122,22 +118,17 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
       fs.rmSync(layout.keeperStatusFile, { force: true });
       await lock.release();
       resolveDone(0);
-    };
-    if (!child) {
-      void finish();
-      return;
-    }
-    const running = child;
-    const killTimer = setTimeout(() => running.kill('SIGKILL'), 15_000);
-    running.once('exit', () => {
-      clearTimeout(killTimer);
-      void finish();
-    });
-    running.kill('SIGTERM');
+    })();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', stop);
-  startRouter();
+  router.start();
+  supervisor?.start();
   return done;
+}
+
+function setOrDelete<K extends 'router_pid' | 'supervisor_pid' | 'last_exit'>(status: KeeperStatus, key: K, value: KeeperStatus[K] | undefined): void {
+  if (value === undefined) delete status[key];
+  else status[key] = value;
 }

@@ -28,6 +28,11 @@ export class LineSplitter {
     }
   }
 
+  /** The bytes of the line not yet complete (left in place). */
+  peekPartial(): Buffer {
+    return Buffer.concat(this.parts, this.partBytes);
+  }
+
   /** Bytes held for a line whose newline has not come yet. */
   get pendingBytes(): number {
     return this.partBytes;

@@ -6,7 +6,7 @@ import { serialize, type Envelope, type Normalized, type Origin } from '../bus/e
 import { BusError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
-import { verifyRoot } from '../bus/root.js';
+import { rootIdentity, verifyRoot } from '../bus/root.js';
 import { createEnvelope } from '../bus/envelope.js';
 import { inboxConsumer, readCursors, tmuxConsumer, writeCursors } from '../journal/cursors.js';
 import { DeadLetterLog, deadLetterFor, type DeadLetter } from '../journal/dead-letters.js';
@@ -23,6 +23,9 @@ import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } f
 import { writeRouterStatus, type RouterStatus } from './router-status.js';
 import type { DeliveryItem, Sink } from './sink.js';
 import { LazySink } from './lazy-sink.js';
+import { Intake } from './intake.js';
+import { derivedId } from '../bus/ids.js';
+import { recentDeadLetterIds } from '../journal/dead-letters.js';
 
 /** A message accepted into the journal, with where it sits. */
 interface Accepted {
@@ -31,6 +34,14 @@ interface Accepted {
   line: string;
   envelope: Envelope;
   spoolFile?: string;
+}
+
+/** A pipe being read, and where its line not yet complete began in the intake. */
+interface PipeEntry {
+  origin: Origin;
+  splitter: LineSplitter;
+  reader: FifoReader;
+  pending?: { record: number; journalEnd: number };
 }
 
 /** A message for an agent nobody registered (yet): held, then dead-lettered. */
@@ -53,6 +64,8 @@ export interface RouterEvents {
 // Pause intake while this much is written but not yet durable (a slow disk).
 const MAX_UNSYNCED_BYTES = 64 * 1024 * 1024;
 const MAX_HELD = 100_000;
+// Read offsets times 2^15 lines must stay within an id's 40 bits.
+const INTAKE_ROTATE_BYTES = 32 * 1024 * 1024;
 
 /**
  * The one process per bus root that reads every pipe, stamps and journals
@@ -71,7 +84,8 @@ export class Router extends EventEmitter<RouterEvents> {
   private lock: WriterLock | undefined;
   private journal!: JournalWriter;
   private deadLetters: DeadLetterLog;
-  private readers = new Map<string, { reader: FifoReader; splitter: LineSplitter; origin: Origin }>();
+  private readers = new Map<string, PipeEntry>();
+  private intake!: Intake;
   private consumers = new Map<string, Consumer>();
   private book = new AddressBook({ agents: {}, groups: {} });
   private watcher: FSWatcher | undefined;
@@ -86,6 +100,9 @@ export class Router extends EventEmitter<RouterEvents> {
   private cursorsDirty = false;
   private persistingCursors: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
+  /** The root was removed or replaced: write nothing more into that path. */
+  private rootLost = false;
+  private identity: string | undefined;
   private readonly started = new Date();
   private stats = { accepted: 0, delivered: 0, deadLettered: 0 };
 
@@ -100,6 +117,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** Takes the lock, recovers the journal, opens every pipe and starts delivering. */
   async start(): Promise<void> {
     verifyRoot(this.layout);
+    this.identity = rootIdentity(this.layout);
     if (!this.options.underKeeper) {
       this.lock = await acquireWriterLock(this.layout, {
         waitMs: 6_000,
@@ -110,8 +128,10 @@ export class Router extends EventEmitter<RouterEvents> {
       segmentBytes: this.options.segmentBytes,
       onRecovered: ({ file, droppedBytes }) => this.log(`journal: cut ${droppedBytes} torn byte(s) off the end of ${path.basename(file)}`),
     });
-    this.dispatched = this.journal.end;
     this.book.update(readRegistry(this.layout));
+    this.intake = new Intake(this.layout.intakeFile, this.layout.intakeMarkFile);
+    this.replayIntake();
+    this.dispatched = this.journal.end;
     this.syncConsumers(readCursors(this.layout));
     this.countBacklog();
     for (const file of [this.layout.orchestratorPipe, this.layout.broadcastPipe, this.layout.busPipe]) this.openPipe(file);
@@ -151,27 +171,42 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.readers.has(file) || this.closePromise) return;
     const origin = originOf(this.layout, file);
     if (!origin) return; // not a pipe name of ours (a temp file, a stray name)
-    const splitter = new LineSplitter(
-      this.options.maxLineBytes,
-      (line) => this.onLine(line, origin),
-      (head, bytes) =>
-        this.deadLetter(
-          deadLetterFor('too_long', `Line longer than ${this.options.maxLineBytes} bytes (${bytes}+ bytes) skipped to the next newline`, head, { pipe: origin.pipe, bytes }),
-        ),
-    );
-    const reader = new FifoReader(
+    const entry: PipeEntry = { origin, splitter: this.splitterFor(origin), reader: undefined as unknown as FifoReader };
+    entry.reader = new FifoReader(
       file,
-      (chunk) => this.onChunk(splitter, chunk),
+      (chunk) => this.onChunk(entry, chunk),
       (error) => this.log(`${origin.pipe}: read error: ${error.message}`),
     );
+    // A line a killed predecessor had begun to read goes on where it stopped.
+    const carried = this.carried.get(origin.pipe);
+    if (carried) {
+      this.carried.delete(origin.pipe);
+      entry.splitter.push(carried.data);
+      entry.pending = { record: carried.record, journalEnd: this.journal.end };
+    }
     try {
-      reader.open();
+      entry.reader.open();
     } catch (error) {
       this.log(`${origin.pipe}: not opened: ${(error as Error).message}`);
       return;
     }
-    this.readers.set(file, { reader, splitter, origin });
-    if (this.paused) reader.pause();
+    this.readers.set(file, entry);
+    if (this.paused) entry.reader.pause();
+  }
+
+  private splitterFor(origin: Origin): LineSplitter {
+    return new LineSplitter(
+      this.options.maxLineBytes,
+      (line) => this.onLine(line, origin),
+      (head, bytes) =>
+        this.deadLetter(
+          deadLetterFor('too_long', `Line longer than ${this.options.maxLineBytes} bytes (${bytes}+ bytes) skipped to the next newline`, head, {
+            pipe: origin.pipe,
+            bytes,
+            id: this.nextId(),
+          }),
+        ),
+    );
   }
 
   private closePipe(file: string): void {
@@ -181,14 +216,33 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private batchLines: Normalized[] = [];
   private batchSpools: (string | undefined)[] = [];
+  /** The read being parsed: its time and place give its lines their ts and ids. */
+  private current = { ts: 0, record: 0, line: 0 };
+  /** Set while replaying the intake after a crash: what the journal already has is skipped. */
+  private replay: { ids: Set<string>; deadIds: Set<string> } | undefined;
+  /** Lines a predecessor had begun to read, carried into the new intake, by pipe. */
+  private carried = new Map<string, { record: number; data: Buffer }>();
 
   /**
-   * One read from a pipe. Its lines are validated and written to the journal
-   * before this function returns — no await in between — so the only bytes a
-   * `kill -9` can take are those of this one read, and a line not yet complete.
+   * One read from a pipe. The raw bytes go to the intake log first (one
+   * write, before any parsing), then its lines are validated and written to
+   * the journal before this function returns. A router killed at any point
+   * loses nothing: its successor replays the intake after the mark.
    */
-  private onChunk(splitter: LineSplitter, chunk: Buffer): void {
-    splitter.push(chunk);
+  private onChunk(entry: PipeEntry, chunk: Buffer): void {
+    const ts = Date.now();
+    const journalEnd = this.journal.end;
+    const record = this.intake.append(entry.origin.pipe, ts, chunk);
+    this.parse(entry, chunk, ts, record, journalEnd);
+    this.updateMark();
+    if (this.intake.end > INTAKE_ROTATE_BYTES) this.rotateIntake();
+  }
+
+  private parse(entry: PipeEntry, chunk: Buffer, ts: number, record: number, journalEnd: number): void {
+    this.current = { ts, record, line: 0 };
+    entry.splitter.push(chunk);
+    if (entry.splitter.pendingBytes === 0) entry.pending = undefined;
+    else if (!entry.pending || chunk.includes(0x0a)) entry.pending = { record, journalEnd };
     if (this.batchLines.length === 0) return;
     const lines = this.batchLines;
     const spools = this.batchSpools;
@@ -197,14 +251,28 @@ export class Router extends EventEmitter<RouterEvents> {
     this.appendAccepted(lines, spools);
   }
 
+  /** The id a line gets if it has none: fixed by the read it came in, so a replay gives it again. */
+  private nextId(): string {
+    return derivedId(this.current.ts, this.intake.generation, this.current.record * 2 ** 15 + this.current.line++);
+  }
+
+  private readonly makeId = (): string => this.nextId();
+
   private onLine(bytes: Buffer, origin: Origin): void {
-    const result = ingestLine(this.layout, bytes, origin, Date.now());
+    const line = this.current.line;
+    const result = ingestLine(this.layout, bytes, origin, this.current.ts, this.makeId);
+    // Every line uses one number of its read, whether it needed an id or not.
+    this.current.line = line + 1;
     if (result.kind === 'blank') return;
     if (result.kind === 'rejected') {
-      this.deadLetter(deadLetterFor(result.error.reason, result.error.message, bytes, { pipe: origin.pipe }));
+      const id = derivedId(this.current.ts, this.intake.generation, this.current.record * 2 ** 15 + line);
+      if (this.replay?.deadIds.has(id)) return;
+      if (this.replay && result.error.reason === 'invalid_spool') return; // its message was journaled, then its spool file removed
+      this.deadLetter(deadLetterFor(result.error.reason, result.error.message, bytes, { pipe: origin.pipe, id }));
       return;
     }
     const normalized = result.normalized;
+    if (this.replay?.ids.has(normalized.envelope.id)) return;
     if (normalized.warning) this.log(normalized.warning);
     if (normalized.envelope.to.startsWith('role:')) {
       // A role is resolved once, here, and the choice journaled: re-delivery goes to the same agent.
@@ -216,6 +284,80 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     this.batchLines.push(normalized);
     this.batchSpools.push(result.spoolFile);
+  }
+
+  private lastMark = '';
+
+  /** Replay starts at the oldest read holding the start of a line not yet complete, else at the end. */
+  private updateMark(): void {
+    let position = this.intake.end;
+    let journalEnd = this.journal.end;
+    for (const entry of this.readers.values()) {
+      if (entry.pending && entry.pending.record < position) {
+        position = entry.pending.record;
+        journalEnd = entry.pending.journalEnd;
+      }
+    }
+    const key = `${position} ${journalEnd}`;
+    if (key === this.lastMark) return;
+    this.lastMark = key;
+    this.intake.writeMark({ position, journalEnd });
+  }
+
+  /** Starts a new intake file, carrying over the lines not yet complete. */
+  private rotateIntake(): void {
+    const pending = [...this.readers.values()].filter((e) => e.pending);
+    const offsets = this.intake.rotate(
+      pending.map((e) => ({ pipe: e.origin.pipe, ts: Date.now(), data: e.splitter.peekPartial() })),
+      this.journal.end,
+    );
+    pending.forEach((e, i) => (e.pending = { record: offsets[i]!, journalEnd: this.journal.end }));
+    this.lastMark = '';
+    this.updateMark();
+  }
+
+  /**
+   * After a crash: parses again every read after the intake's mark. Lines the
+   * journal (or the dead-letter log) already has are recognised by their ids
+   * and skipped; lines still incomplete are carried into a fresh intake.
+   */
+  private replayIntake(): void {
+    const mark = this.intake.readMark();
+    if (mark.position >= this.intake.end) return;
+    const ids = new Set<string>();
+    for (let position = Math.min(mark.journalEnd, this.journal.end); position < this.journal.end; ) {
+      const { lines, next } = readJournal(this.layout.journalDir, position, 4 * 1024 * 1024, this.journal.end);
+      for (const l of lines) ids.add((JSON.parse(l.line) as Envelope).id);
+      if (next === position) break;
+      position = next;
+    }
+    this.replay = { ids, deadIds: recentDeadLetterIds(this.layout.deadLetterFile) };
+    const entries = new Map<string, PipeEntry>();
+    let records = 0;
+    const before = this.stats.accepted;
+    for (const record of this.intake.records(mark.position)) {
+      const origin = originOf(this.layout, path.join(this.layout.root, record.pipe));
+      if (!origin) continue;
+      let entry = entries.get(record.pipe);
+      if (!entry) {
+        entry = { origin, splitter: this.splitterFor(origin), reader: undefined as unknown as FifoReader };
+        entries.set(record.pipe, entry);
+      }
+      this.parse(entry, record.data, record.ts, record.offset, this.journal.end);
+      records++;
+    }
+    this.replay = undefined;
+    // Recovered lines reach their consumers by the journal, like any backlog.
+    this.journal.syncNow();
+    this.unsynced = [];
+    this.unsyncedBytes = 0;
+    const carry = [...entries.values()].filter((e) => e.splitter.pendingBytes > 0);
+    const offsets = this.intake.rotate(
+      carry.map((e) => ({ pipe: e.origin.pipe, ts: Date.now(), data: e.splitter.peekPartial() })),
+      this.journal.end,
+    );
+    carry.forEach((e, i) => this.carried.set(e.origin.pipe, { record: offsets[i]!, data: e.splitter.peekPartial() }));
+    this.log(`intake: replayed ${records} read(s) after a crash; ${this.stats.accepted - before} line(s) recovered, ${carry.length} partial line(s) carried on`);
   }
 
   private appendAccepted(lines: Array<{ envelope: Envelope; line: string }>, spools: (string | undefined)[]): void {
@@ -476,7 +618,17 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private lastCursors = '';
 
+  /** Checked before writing state by path: a stale router must not write into a new root. */
+  private rootStillOurs(): boolean {
+    if (this.rootLost) return false;
+    if (rootIdentity(this.layout) === this.identity) return true;
+    this.rootLost = true;
+    this.fail(new BusError(`The bus root ${this.layout.root} was removed or replaced; stopping`));
+    return false;
+  }
+
   private persistCursors(): Promise<void> {
+    if (!this.rootStillOurs()) return Promise.resolve();
     if (this.persistingCursors) return this.persistingCursors;
     const snapshot = this.cursorSnapshot();
     const text = JSON.stringify(snapshot);
@@ -494,6 +646,7 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   private writeStatus(ready = true): void {
+    if (!this.rootStillOurs()) return;
     const agents: RouterStatus['agents'] = {};
     for (const name of this.book.names) agents[name] = { undelivered: 0, consumers: {} };
     for (const [key, c] of this.consumers) {
@@ -554,6 +707,10 @@ export class Router extends EventEmitter<RouterEvents> {
     for (const timer of this.timers) clearInterval(timer);
     await this.watcher?.close().catch(() => undefined);
     for (const file of [...this.readers.keys()]) this.closePipe(file);
+    if (this.rootLost) {
+      this.emit('closed');
+      return;
+    }
     if (this.journal) {
       // Everything read is made durable and handed out before the cursors are saved.
       try {
