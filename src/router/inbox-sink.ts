@@ -3,6 +3,7 @@ import net from 'node:net';
 import { checkEntry, ensureFifo } from '../bus/fs-safety.js';
 import { errnoCode } from '../bus/errors.js';
 import type { DeliveryItem, DeliveryResult, Sink } from './sink.js';
+import { PIPE_BUF } from '../bus/envelope.js';
 
 /** Bytes a pipe holds by default: what a reader that leaves may have left unread. */
 const PIPE_CAPACITY = 64 * 1024;
@@ -36,23 +37,21 @@ export class InboxSink implements Sink {
       if (opened !== true) return { delivered: 0, retryAfterMs: REOPEN_MS, waiting: opened };
     }
     const socket = this.socket!;
-    const text = items.length === 1 ? `${items[0]!.line}\n` : items.map((i) => i.line).join('\n') + '\n';
-    const bytes = Buffer.byteLength(text);
-    return new Promise<DeliveryResult>((resolve) => {
-      socket.write(text, (error) => {
-        if (!error && !this.failure) {
-          this.remember(items[0]!.offset, bytes);
-          resolve({ delivered: items.length });
-          return;
-        }
+    let delivered = 0;
+    for (const chunk of atomicChunks(items)) {
+      const error = await write(socket, chunk.text);
+      if (error || this.failure) {
         this.drop();
         // The reader left: what sat unread in the pipe is gone with it. Deliver those again.
-        const rewindTo = this.rewindPoint() ?? items[0]!.offset;
+        const rewindTo = this.flushed[0]?.offset ?? items[delivered]!.offset;
         this.flushed = [];
         this.flushedBytes = 0;
-        resolve({ delivered: 0, rewindTo, retryAfterMs: REOPEN_MS, waiting: 'inbox reader left' });
-      });
-    });
+        return { delivered, rewindTo, retryAfterMs: REOPEN_MS, waiting: 'inbox reader left' };
+      }
+      this.remember(items[delivered]!.offset, chunk.bytes);
+      delivered += chunk.count;
+    }
+    return { delivered };
   }
 
   async close(): Promise<void> {
@@ -109,8 +108,34 @@ export class InboxSink implements Sink {
     }
   }
 
-  /** The oldest written chunk that may still have been in the pipe when the reader left. */
-  private rewindPoint(): number | undefined {
-    return this.flushed[0]?.offset;
+}
+
+/**
+ * Whole lines in writes of at most PIPE_BUF bytes: such a write into a pipe is
+ * all or nothing, so a router killed between two writes never leaves half a
+ * line in an inbox (a single line longer than PIPE_BUF cannot have that).
+ * One write at a time: queued writes would be merged into one larger writev.
+ */
+function* atomicChunks(items: DeliveryItem[]): Generator<{ text: string; bytes: number; count: number }> {
+  let text = '';
+  let bytes = 0;
+  let count = 0;
+  for (const item of items) {
+    const line = `${item.line}\n`;
+    const size = Buffer.byteLength(line);
+    if (count > 0 && bytes + size > PIPE_BUF) {
+      yield { text, bytes, count };
+      text = '';
+      bytes = 0;
+      count = 0;
+    }
+    text += line;
+    bytes += size;
+    count++;
   }
+  if (count > 0) yield { text, bytes, count };
+}
+
+function write(socket: net.Socket, text: string): Promise<Error | null | undefined> {
+  return new Promise((resolve) => socket.write(text, resolve));
 }

@@ -20,6 +20,9 @@ export interface RouterStatus {
   /** Messages held for agents that are not registered (yet). */
   held: number;
   journal_end: number;
+  /** Memory of the router process (bytes): resident set and V8 heap in use. */
+  rss: number;
+  heap_used: number;
   agents: Record<string, AgentDeliveryStatus>;
 }
 
@@ -34,6 +37,8 @@ export interface KeeperStatus {
   root: string;
   started: string;
   router_pid?: number;
+  /** The supervisor child (`bmad-bus supervise`), when the keeper runs one for a topology. */
+  supervisor_pid?: number;
   restarts: number;
   last_exit?: string;
   stopping?: boolean;

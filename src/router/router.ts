@@ -674,6 +674,8 @@ export class Router extends EventEmitter<RouterEvents> {
       dead_lettered: this.stats.deadLettered,
       held: this.held.length,
       journal_end: this.journal?.end ?? 0,
+      rss: process.memoryUsage.rss(),
+      heap_used: process.memoryUsage().heapUsed,
       agents,
     };
     try {
