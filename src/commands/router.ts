@@ -2,6 +2,7 @@ import { initRoot } from '../bus/root.js';
 import { runKeeper } from '../router/keeper.js';
 import { Router } from '../router/router.js';
 import { BIN } from '../router/daemon-control.js';
+import { readTeamState } from '../tmux/team-state.js';
 import { rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export interface RouterCommandOptions extends GlobalOptions {
@@ -40,12 +41,21 @@ export async function routerCommand(options: RouterCommandOptions): Promise<void
   process.stdout.write(`bmad-bus router ready pid=${process.pid} root=${layout.root} durability=${router.options.durability}\n`);
   await finished;
   process.exitCode = exitCode;
+  // Under a keeper the IPC channel would keep this process alive after shutdown
+  // (until the keeper's SIGKILL): let go of it so the process exits now.
+  if (process.connected) process.disconnect();
 }
 
 /** `bmad-bus _keeper`: what `start` runs in the background. */
 export async function keeperCommand(options: GlobalOptions & { topology?: string }, routerArgs: string[]): Promise<void> {
   const layout = initRoot(rootOf(options));
   const tmuxSocket = tmuxSocketOf(options);
-  const command = [process.execPath, BIN, '--dir', layout.root, ...(tmuxSocket ? ['--tmux-socket', tmuxSocket] : []), 'router', ...routerArgs];
-  process.exitCode = await runKeeper(layout, { routerCommand: command });
+  const base = [process.execPath, BIN, '--dir', layout.root, ...(tmuxSocket ? ['--tmux-socket', tmuxSocket] : [])];
+  // The supervisor runs when a team file is known: given by `up`, else the one team `up` recorded.
+  const teams = Object.keys(readTeamState(layout).teams);
+  const topology = options.topology ?? (teams.length === 1 ? teams[0] : undefined);
+  process.exitCode = await runKeeper(layout, {
+    routerCommand: [...base, 'router', ...routerArgs],
+    ...(topology ? { supervisorCommand: [...base, 'supervise', '--topology', topology] } : {}),
+  });
 }

@@ -29,4 +29,9 @@ export async function upCommand(file: string, options: GlobalOptions & { dryRun?
       : `${topology.name}: created ${sessions.length} sessions, ${windows.length} windows, ${panes.length} panes; ${result.agents.length} agents registered`,
   );
   if (router) printLine(router.alreadyRunning ? `router already running (pid ${router.routerPid})` : `router started (pid ${router.routerPid})`);
+  if (router?.alreadyRunning) {
+    // A daemon started before this team existed runs no supervisor for it.
+    const { readLiveKeeperStatus } = await import('../router/router-status.js');
+    if (!readLiveKeeperStatus(layout)?.supervisor_pid) printLine('no supervisor runs for this team: `bmad-bus stop && bmad-bus up FILE` restarts the daemon with one, or run `bmad-bus supervise`');
+  }
 }

@@ -11,10 +11,15 @@ export interface PaneInfo {
   pid: number | undefined;
   cursorX: number;
   cursorY: number;
+  /** `@bmad_hold` (ms since the epoch): the supervisor is restoring the agent; nothing else types into it until then. */
+  holdUntil: number;
 }
 
+/** The pane option the supervisor sets while it restarts an agent and pastes its restore prompt. */
+export const HOLD_OPTION = '@bmad_hold';
+
 const SEP = '\u001f';
-const INFO_FORMAT = ['#{pane_id}', '#{pane_dead}', '#{pane_in_mode}', '#{pane_current_command}', '#{pane_pid}', '#{cursor_x}', '#{cursor_y}'].join(SEP);
+const INFO_FORMAT = ['#{pane_id}', '#{pane_dead}', '#{pane_in_mode}', '#{pane_current_command}', '#{pane_pid}', '#{cursor_x}', '#{cursor_y}', `#{${HOLD_OPTION}}`].join(SEP);
 
 /**
  * Reads a pane's state; undefined when it does not exist. `target` must be a
@@ -24,7 +29,7 @@ const INFO_FORMAT = ['#{pane_id}', '#{pane_dead}', '#{pane_in_mode}', '#{pane_cu
 export async function readPaneInfo(client: TmuxClient, paneId: string): Promise<PaneInfo | undefined> {
   const out = await client.tryCommand(['display-message', '-p', '-t', paneId, INFO_FORMAT]);
   if (out === undefined) return undefined;
-  const [id, dead, mode, command, pid, cursorX, cursorY] = out.split(SEP);
+  const [id, dead, mode, command, pid, cursorX, cursorY, hold] = out.split(SEP);
   if (!id || id !== paneId) return undefined;
   return {
     id,
@@ -34,6 +39,7 @@ export async function readPaneInfo(client: TmuxClient, paneId: string): Promise<
     pid: pid ? Number(pid) : undefined,
     cursorX: Number(cursorX ?? 0),
     cursorY: Number(cursorY ?? 0),
+    holdUntil: Number(hold) || 0,
   };
 }
 

@@ -77,6 +77,8 @@ class PaneSink implements Sink {
     for (let i = 0; i < items.length; i++) {
       const ready = await injector.prepare();
       if ('reason' in ready) return this.wait(i, ready.reason);
+      // The supervisor is restarting the agent: its restore prompt goes first, then the backlog.
+      if (ready.info.holdUntil > Date.now()) return this.wait(i, 'held: the supervisor is restoring the agent');
       const mismatch = shellMismatch(ready.info, this.agent.command);
       if (mismatch) return this.wait(i, mismatch);
       const envelope = items[i]!.envelope;
@@ -158,7 +160,7 @@ class PaneSink implements Sink {
       const paneId = await resolvePaneId(this.client, target);
       if (!paneId) return false;
       const info = await readPaneInfo(this.client, paneId);
-      return Boolean(info && !info.dead && !shellMismatch(info, this.agent.command));
+      return Boolean(info && !info.dead && info.holdUntil <= Date.now() && !shellMismatch(info, this.agent.command));
     } catch {
       return false;
     }
