@@ -1,0 +1,58 @@
+/**
+ * bmad-bus as a library: the same operations as the CLI, typed.
+ *
+ * @example
+ * import { openBus } from 'bmad-bus';
+ * const bus = openBus();
+ * const [message] = await bus.send({ to: 'dev-1', body: 'run the tests' });
+ * for await (const { envelope } of bus.read('dev-1', { follow: true })) console.log(envelope.body);
+ */
+import type { Envelope } from './bus/envelope.js';
+import type { Layout } from './bus/layout.js';
+import { layoutFor, type BusOptions } from './bus/open-bus.js';
+import { addAgent, readRegistry, removeAgent, type AgentInput, type AgentRecord, type Registry } from './bus/registry.js';
+import { readMessages, type ReadOptions, type ReceivedMessage } from './client/read.js';
+import { send, type OutgoingMessage, type SendOptions } from './client/send.js';
+import { subscribe, type SubscribeOptions } from './client/subscribe.js';
+import { journalEnd } from './journal/segments.js';
+
+export interface Bus {
+  readonly layout: Layout;
+  /** Sends messages (accepted durably with or without a router); returns the stamped envelopes. */
+  send(messages: OutgoingMessage | OutgoingMessage[], options?: SendOptions): Promise<Envelope[]>;
+  /** An agent's messages from its read position on (moved as you take them). */
+  read(agent: string, options?: ReadOptions): AsyncGenerator<ReceivedMessage>;
+  /** All traffic (or what `filter` keeps), live. */
+  subscribe(options?: SubscribeOptions): AsyncGenerator<Envelope & { offset: number }>;
+  agents(): Registry;
+  addAgent(agent: AgentInput): Promise<AgentRecord>;
+  removeAgent(name: string): Promise<void>;
+}
+
+/** Opens (creating if needed) a bus root. */
+export function openBus(options: BusOptions = {}): Bus {
+  const layout = layoutFor(options);
+  return {
+    layout,
+    send: (messages, sendOptions) => send(layout, messages, sendOptions),
+    read: (agent, readOptions) => readMessages(layout, agent, readOptions),
+    subscribe: (subscribeOptions) => subscribe(layout, subscribeOptions),
+    agents: () => readRegistry(layout),
+    addAgent: (agent) => addAgent(layout, { since: journalEnd(layout.journalDir), ...agent }),
+    removeAgent: (name) => removeAgent(layout, name),
+  };
+}
+
+export { layoutFor as initBus };
+export { send, readMessages, subscribe };
+export { Router } from './router/router.js';
+export type { RouterOptionsInput as RouterOptions } from './router/router-options.js';
+export { Layout, resolveRoot } from './bus/layout.js';
+export { createEnvelope, serialize, parseLine, normalize, PIPE_BUF, type Envelope, type Origin } from './bus/envelope.js';
+export { parseAddress, isValidName, assertName, type Address } from './bus/names.js';
+export type { AgentRecord, AgentInput, Registry, DeliveryMode } from './bus/registry.js';
+export type { OutgoingMessage, SendOptions } from './client/send.js';
+export type { ReadOptions, ReceivedMessage } from './client/read.js';
+export type { SubscribeOptions } from './client/subscribe.js';
+export type { BusOptions } from './bus/open-bus.js';
+export * from './bus/errors.js';
