@@ -115,8 +115,11 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
       // The router has drained the pipes; only now may their buffers go.
       for (const fd of held.values()) fs.closeSync(fd);
       held.clear();
-      fs.rmSync(layout.keeperStatusFile, { force: true });
-      await lock.release();
+      // A root replaced under us is someone else's now: leave its files alone.
+      if (rootIdentity(layout) === identity) {
+        fs.rmSync(layout.keeperStatusFile, { force: true });
+        await lock.release();
+      }
       resolveDone(0);
     })();
   };
