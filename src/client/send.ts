@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { AddressBook } from '../bus/address-book.js';
 import { BusError, errnoCode } from '../bus/errors.js';
 import { PIPE_BUF, createEnvelope, serialize, type Envelope } from '../bus/envelope.js';
-import { writeFileAtomic } from '../bus/fs-safety.js';
+import { checkEntry, writeFileAtomic } from '../bus/fs-safety.js';
 import { newId } from '../bus/ids.js';
 import type { Layout } from '../bus/layout.js';
-import { acquireWriterLock } from '../journal/writer-lock.js';
-import { JournalWriter } from '../journal/writer.js';
+import { readRegistry } from '../bus/registry.js';
 
 export interface OutgoingMessage {
   to: string;
@@ -56,19 +56,29 @@ export async function sendEnvelopes(layout: Layout, envelopes: Envelope[], optio
       }
     }
     // Nobody holds the pipe: no router and no keeper. Append to the journal ourselves.
-    if (await appendDirectly(layout, lines)) return;
+    if (await appendDirectly(layout, envelopes)) return;
     await sleep(50); // a router is starting: it will hold the pipe in a moment
   }
 }
 
 function openPipe(file: string): number | undefined {
+  let fd: number;
   try {
-    return fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
   } catch (error) {
     if (errnoCode(error) === 'ENXIO') return undefined; // no reader
     if (errnoCode(error) === 'ENOENT') throw new BusError(`${file} is missing (run \`bmad-bus init\`)`, { cause: error });
+    checkEntry(file, 'fifo'); // a symlink (ELOOP) gets its clear error
     throw error;
   }
+  try {
+    // A regular file opens fine and swallows the message: only a FIFO of ours will do.
+    checkEntry(file, 'fifo', fs.fstatSync(fd));
+  } catch (error) {
+    fs.closeSync(fd);
+    throw error;
+  }
+  return fd;
 }
 
 async function writeToPipe(layout: Layout, fd: number, lines: string[], timeoutMs: number): Promise<void> {
@@ -117,7 +127,9 @@ function spool(layout: Layout, line: Buffer): string {
   return name;
 }
 
-async function appendDirectly(layout: Layout, lines: string[]): Promise<boolean> {
+async function appendDirectly(layout: Layout, envelopes: Envelope[]): Promise<boolean> {
+  // Loaded only here: the common path (a router holds the pipe) stays lean at start-up.
+  const [{ acquireWriterLock }, { JournalWriter }] = await Promise.all([import('../journal/writer-lock.js'), import('../journal/writer.js')]);
   let lock;
   try {
     lock = await acquireWriterLock(layout);
@@ -126,9 +138,17 @@ async function appendDirectly(layout: Layout, lines: string[]): Promise<boolean>
     throw error;
   }
   try {
+    // The router picks the agent of a `role:` address when it accepts a message; here
+    // the sender accepts it, so it picks (same rule), or no consumer would ever take it.
+    const book = new AddressBook(readRegistry(layout));
+    for (const envelope of envelopes) {
+      if (envelope.rcpt !== undefined || !envelope.to.startsWith('role:')) continue;
+      const chosen = book.chooseForRole(envelope.to.slice('role:'.length));
+      if (chosen) envelope.rcpt = chosen;
+    }
     const writer = new JournalWriter(layout.journalDir);
     try {
-      writer.append(lines.join(''));
+      writer.append(envelopes.map((e) => `${serialize(e)}\n`).join(''));
       writer.syncNow();
     } finally {
       writer.close();

@@ -40,7 +40,7 @@ export function readJournal(dir: string, from: number, maxBytes = 1024 * 1024, u
     if (next < segment.start) next = segment.start; // a gap (should not happen): go on at the next segment
     const stop = Math.min(segmentEnd, until);
     if (stop <= next) break;
-    const read = readSegment(segment, next, Math.min(stop - next, Math.max(budget, 64 * 1024)), lines);
+    const read = readSegment(segment, next, Math.min(stop - next, Math.max(budget, 64 * 1024)), stop - next, lines);
     budget -= read;
     next += read;
     if (next < segmentEnd) break; // a partial line, or the budget is spent
@@ -48,8 +48,12 @@ export function readJournal(dir: string, from: number, maxBytes = 1024 * 1024, u
   return { lines, next, ...(skippedTo !== undefined ? { skippedTo } : {}) };
 }
 
-/** Reads complete lines of one segment from global offset `from`; returns the bytes consumed. */
-function readSegment(segment: Segment, from: number, length: number, out: JournalLine[]): number {
+/**
+ * Reads complete lines of one segment from global offset `from`; returns the
+ * bytes consumed. `length` is what to read first; a longer line makes it read
+ * on, but never past `limit` bytes (the caller's `until`).
+ */
+function readSegment(segment: Segment, from: number, length: number, limit: number, out: JournalLine[]): number {
   let fd: number;
   try {
     fd = fs.openSync(segment.file, 'r');
@@ -61,9 +65,10 @@ function readSegment(segment: Segment, from: number, length: number, out: Journa
     let buffer = Buffer.allocUnsafe(length);
     let got = fs.readSync(fd, buffer, 0, length, from - segment.start);
     let consumed = scan(buffer.subarray(0, got), from, out);
-    // A single line longer than the budget: read on until its newline.
-    while (consumed === 0 && got === buffer.length) {
-      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+    // A single line longer than the budget: read on until its newline. Never past
+    // `limit`: lines after `until` may not be durable yet (a consumer would get them twice).
+    while (consumed === 0 && got === buffer.length && buffer.length < limit) {
+      const bigger = Buffer.allocUnsafe(Math.min(buffer.length * 2, limit));
       buffer.copy(bigger, 0, 0, got);
       got += fs.readSync(fd, bigger, got, bigger.length - got, from - segment.start + got);
       buffer = bigger;
