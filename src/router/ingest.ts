@@ -32,12 +32,24 @@ export function originOf(layout: Layout, file: string): Origin | undefined {
  * reference (`{"$spool":"<file>"}`, what `send` writes for messages longer
  * than PIPE_BUF) is resolved here to the message in the spool file.
  */
-export function ingestLine(layout: Layout, bytes: Buffer, origin: Origin, now: number, makeId?: (now: number) => string): Ingested {
+export function ingestLine(
+  layout: Layout,
+  bytes: Buffer,
+  origin: Origin,
+  now: number,
+  makeId?: (now: number) => string,
+  maxLineBytes = Infinity,
+): Ingested {
   try {
     const parsed = parseLine(bytes);
     if (parsed.kind === 'blank') return { kind: 'blank' };
     if (parsed.kind === 'object' && typeof parsed.value.$spool === 'string' && Object.keys(parsed.value).length === 1) {
       const spoolFile = resolveSpool(layout, parsed.value.$spool);
+      // The size limit holds for a message however it came.
+      const size = fs.statSync(spoolFile).size - 1;
+      if (size > maxLineBytes) {
+        throw new InvalidMessageError('too_long', `Spooled message of ${size} bytes is longer than ${maxLineBytes} bytes`);
+      }
       const inner = parseLine(fs.readFileSync(spoolFile).subarray(0, -1));
       if (inner.kind === 'blank') throw new InvalidMessageError('invalid_spool', `Spool file ${parsed.value.$spool} is empty`);
       return { kind: 'accepted', normalized: normalize(inner, origin, now, makeId), spoolFile };

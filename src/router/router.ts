@@ -6,6 +6,7 @@ import { serialize, type Envelope, type Normalized, type Origin } from '../bus/e
 import { BusError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
+import { readStateFile } from '../bus/state-file.js';
 import { rootIdentity, verifyRoot } from '../bus/root.js';
 import { createEnvelope } from '../bus/envelope.js';
 import { inboxConsumer, readCursors, tmuxConsumer, writeCursors } from '../journal/cursors.js';
@@ -130,8 +131,10 @@ export class Router extends EventEmitter<RouterEvents> {
     });
     this.book.update(readRegistry(this.layout));
     this.intake = new Intake(this.layout.intakeFile, this.layout.intakeMarkFile);
+    const previousEnd = readStateFile<{ journal_end?: number }>(this.layout.routerStatusFile, {}).journal_end;
     this.replayIntake();
     this.dispatched = this.journal.end;
+    this.holdUnknownSince(previousEnd);
     this.syncConsumers(readCursors(this.layout));
     this.countBacklog();
     for (const file of [this.layout.orchestratorPipe, this.layout.broadcastPipe, this.layout.busPipe]) this.openPipe(file);
@@ -260,7 +263,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private onLine(bytes: Buffer, origin: Origin): void {
     const line = this.current.line;
-    const result = ingestLine(this.layout, bytes, origin, this.current.ts, this.makeId);
+    const result = ingestLine(this.layout, bytes, origin, this.current.ts, this.makeId, this.options.maxLineBytes);
     // Every line uses one number of its read, whether it needed an id or not.
     this.current.line = line + 1;
     if (result.kind === 'blank') return;
@@ -362,9 +365,13 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private appendAccepted(lines: Array<{ envelope: Envelope; line: string }>, spools: (string | undefined)[]): void {
     const text = lines.length === 1 ? `${lines[0]!.line}\n` : `${lines.map((l) => l.line).join('\n')}\n`;
+    // Encoded once; when every character took one byte (ASCII, the usual case) a
+    // line's length is its byte count and no line needs counting on its own.
+    const bytes = Buffer.from(text, 'utf8');
+    const ascii = bytes.length === text.length;
     let start: number;
     try {
-      start = this.journal.append(text);
+      start = this.journal.append(bytes);
     } catch (error) {
       // A full disk: keep these lines and stop intake until the journal takes them.
       this.log(`${(error as Error).message}; pausing intake and retrying in 1s`);
@@ -379,7 +386,7 @@ export class Router extends EventEmitter<RouterEvents> {
     let offset = start;
     for (let i = 0; i < lines.length; i++) {
       const { envelope, line } = lines[i]!;
-      const end = offset + Buffer.byteLength(line) + 1;
+      const end = offset + (ascii ? line.length : Buffer.byteLength(line)) + 1;
       const accepted: Accepted = { offset, end, line, envelope };
       if (spools[i]) accepted.spoolFile = spools[i]!;
       this.unsynced.push(accepted);
@@ -469,12 +476,37 @@ export class Router extends EventEmitter<RouterEvents> {
     this.held.push({ name, offset: accepted.offset, line: accepted.line, id: accepted.envelope.id, expires: Date.now() + this.options.holdMs });
   }
 
+  /**
+   * Messages `send` journaled while no router ran (and those a crashed
+   * predecessor held) were never checked for unknown recipients: hold them now,
+   * from the time they were sent, so they are dead-lettered if nobody registers.
+   */
+  private holdUnknownSince(from: number | undefined): void {
+    const end = this.journal.end;
+    let position = Math.min(from ?? end, end);
+    while (position < end) {
+      const { lines, next } = readJournal(this.layout.journalDir, position, 4 * 1024 * 1024, end);
+      for (const l of lines) {
+        const envelope = JSON.parse(l.line) as Envelope;
+        const unknown = this.book.recipients(envelope).unknown;
+        if (unknown === undefined) continue;
+        const sent = Date.parse(envelope.ts);
+        this.held.push({ name: unknown, offset: l.offset, line: l.line, id: envelope.id, expires: (Number.isNaN(sent) ? Date.now() : sent) + this.options.holdMs });
+      }
+      if (next === position) break;
+      position = next;
+    }
+    this.held.sort((a, b) => a.expires - b.expires);
+  }
+
   private expireHeld(): void {
     const now = Date.now();
     let n = 0;
     while (n < this.held.length && this.held[n]!.expires <= now) n++;
     if (n === 0) return;
+    const known = this.held.length > 0 ? recentDeadLetterIds(this.layout.deadLetterFile) : new Set<string>();
     for (const h of this.held.splice(0, n)) {
+      if (known.has(h.id)) continue; // a predecessor dead-lettered it already
       const what = h.name.startsWith('role:') ? `No live agent of role ${h.name.slice(5)}` : `No agent \`${h.name}\` registered`;
       this.deadLetter(deadLetterFor('unknown_recipient', `${what} within ${Math.round(this.options.holdMs / 1000)}s`, h.line, { id: h.id }));
     }
