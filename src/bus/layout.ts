@@ -7,7 +7,9 @@ export function resolveRoot(dir?: string, env: NodeJS.ProcessEnv = process.env):
   const chosen = dir ?? env.BMAD_BUS_DIR;
   if (chosen) return path.resolve(chosen);
   const uid = typeof process.getuid === 'function' ? process.getuid() : os.userInfo().uid;
-  return path.join(os.tmpdir() === '/tmp' ? '/tmp' : os.tmpdir(), `bmad-bus-${uid}`);
+  // Always /tmp, not $TMPDIR: a shell script, an agent and the CLI started with
+  // different environments must all find the same bus.
+  return path.join('/tmp', `bmad-bus-${uid}`);
 }
 
 /**

@@ -53,7 +53,12 @@ export async function startDaemon(layout: Layout, options: StartOptions = {}): P
     if (keeperStatus && keeperStatus.pid === keeper.pid && router?.ready && router.pid === keeperStatus.router_pid) {
       return { keeperPid: keeperStatus.pid, routerPid: router.pid, alreadyRunning: false };
     }
-    if (exited !== undefined) throw new BusError(`The router did not start (exit ${exited}): ${lastLogLine(layout)}`);
+    if (exited !== undefined) {
+      // Two `start`s at once: the other one won the lock, and its router is what we wanted.
+      const winner = readLiveKeeperStatus(layout);
+      if (winner?.router_pid && readLiveRouterStatus(layout)?.ready) return { keeperPid: winner.pid, routerPid: winner.router_pid, alreadyRunning: true };
+      if (!winner) throw new BusError(`The router did not start (exit ${exited}): ${lastLogLine(layout)}`);
+    }
     if (Date.now() > deadline) {
       throw new BusError(`The router did not become ready in time; see ${layout.routerLog}`);
     }

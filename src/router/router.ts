@@ -67,6 +67,7 @@ const MAX_UNSYNCED_BYTES = 64 * 1024 * 1024;
 const MAX_HELD = 100_000;
 // Read offsets times 2^15 lines must stay within an id's 40 bits.
 const INTAKE_ROTATE_BYTES = 32 * 1024 * 1024;
+const DEAD_LETTER_LOG_LINES_PER_SECOND = 20;
 
 /**
  * The one process per bus root that reads every pipe, stamps and journals
@@ -717,6 +718,10 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
+  private deadLogSecond = 0;
+  private deadLogCount = 0;
+  private deadLogSuppressed = 0;
+
   private deadLetter(record: DeadLetter): void {
     this.stats.deadLettered++;
     try {
@@ -724,7 +729,19 @@ export class Router extends EventEmitter<RouterEvents> {
     } catch (error) {
       this.log(`dead-letter log: ${(error as Error).message}`);
     }
-    this.log(`dead letter (${record.reason})${record.pipe ? ` on ${record.pipe}` : ''}: ${record.error}`);
+    // One stderr line per rejected line, but a flood of bad input must not flood the log.
+    const second = Math.floor(Date.now() / 1000);
+    if (second !== this.deadLogSecond) {
+      if (this.deadLogSuppressed > 0) this.log(`... and ${this.deadLogSuppressed} more dead letter(s) in that second (see deadletter.ndjson)`);
+      this.deadLogSecond = second;
+      this.deadLogCount = 0;
+      this.deadLogSuppressed = 0;
+    }
+    if (++this.deadLogCount <= DEAD_LETTER_LOG_LINES_PER_SECOND) {
+      this.log(`dead letter (${record.reason})${record.pipe ? ` on ${record.pipe}` : ''}: ${record.error}`);
+    } else {
+      this.deadLogSuppressed++;
+    }
     this.emit('deadLetter', record);
   }
 
