@@ -94,6 +94,25 @@ export class JournalWriter {
     }
   }
 
+  /**
+   * One fdatasync covering what was appended before it started (after any
+   * running one). Unlike `sync`, it does not chase appends made meanwhile, so
+   * a caller that keeps appending learns promptly what became durable.
+   */
+  async syncOnce(): Promise<void> {
+    while (this.syncing) await this.syncing;
+    if (this.syncedEnd >= this.end) return;
+    const target = this.end;
+    const fd = this.fd;
+    this.syncing = new Promise<void>((resolve, reject) => {
+      fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()));
+    }).finally(() => {
+      this.syncing = undefined;
+    });
+    await this.syncing;
+    this.syncedEnd = Math.max(this.syncedEnd, target);
+  }
+
   syncNow(): void {
     if (this.syncedEnd >= this.end) return;
     fs.fdatasyncSync(this.fd);

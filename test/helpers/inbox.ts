@@ -47,7 +47,17 @@ export class InboxTap {
  */
 export async function writeFifo(file: string, data: string | Buffer): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+  // A pipe made a moment ago may not be open in the router yet (it watches for
+  // new ones): wait for the reader, as a blocking `echo >` would.
+  let fd: number | undefined;
+  for (const deadline = Date.now() + 10_000; fd === undefined; ) {
+    try {
+      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENXIO' || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
   try {
     let at = 0;
     while (at < bytes.length) {
