@@ -44,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may set its own exit status (exec passes on its command's).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     return exitCodeFor(error);
   }

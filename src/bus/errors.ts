@@ -84,3 +84,6 @@ export class DependencyCycleError extends BusError {
 
 /** A task change its current status does not allow (e.g. `done` on a cancelled task). */
 export class TaskStateError extends BusError {}
+
+/** A tmux session that an operation would create already exists (restore without --force). */
+export class SessionExistsError extends BusError {}
