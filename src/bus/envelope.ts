@@ -141,27 +141,67 @@ export function normalize(
 
 function stamp(value: Record<string, unknown>, origin: Origin, now: number, makeId: (now: number) => string = newId): Envelope {
   const from = origin.from ?? value.from ?? DEFAULT_SENDER;
-  if (!isValidName(from)) throw invalid('invalid_from', `Invalid from: expected an agent name, got ${show(from)}`);
+  if (!validFrom(from)) throw invalid('invalid_from', `Invalid from: expected an agent name, got ${show(from)}`);
   // A pipe that names its receiver (pair, orchestrator, broadcast) decides `to`.
   const to = origin.to ?? value.to;
   if (to === undefined) throw invalid('missing_to', 'Missing `to`: say who the message is for');
-  if (!isValidAddress(to)) {
+  if (!validTo(to)) {
     throw invalid('invalid_to', `Invalid to: expected an agent name, orchestrator, *, role:R, group:G or leader:G, got ${show(to)}`);
   }
-  const id = value.id ?? makeId(now);
-  if (typeof id !== 'string' || !TOKEN_PATTERN.test(id)) throw invalid('invalid_id', `Invalid id ${show(id)}: expected 1-128 printable ASCII characters`);
-  const ts = value.ts ?? new Date(now).toISOString();
-  if (typeof ts !== 'string' || !ISO_TIME_PATTERN.test(ts) || Number.isNaN(Date.parse(ts))) throw invalid('invalid_ts', `Invalid ts ${show(ts)}: expected an ISO 8601 time`);
-  const type = value.type ?? 'message';
-  if (typeof type !== 'string' || !TYPE_PATTERN.test(type)) throw invalid('invalid_type', `Invalid type ${show(type)}: expected a word like message, task or event`);
-  const envelope: Envelope = { id, ts, from, to, type, body: value.body ?? null };
-  for (const key of ['thread', 'reply_to'] as const) {
-    const v = value[key];
-    if (v === undefined || v === null) continue;
-    if (typeof v !== 'string' || !TOKEN_PATTERN.test(v)) throw invalid(`invalid_${key}`, `Invalid ${key} ${show(v)}: expected 1-128 printable ASCII characters`);
-    envelope[key] = v;
+  // What the writer gave is checked; what is made here is right by construction.
+  let id = value.id;
+  if (id === undefined || id === null) id = makeId(now);
+  else if (typeof id !== 'string' || !TOKEN_PATTERN.test(id)) throw invalid('invalid_id', `Invalid id ${show(id)}: expected 1-128 printable ASCII characters`);
+  let ts = value.ts;
+  if (ts === undefined || ts === null) ts = isoTime(now);
+  else if (typeof ts !== 'string' || !ISO_TIME_PATTERN.test(ts) || Number.isNaN(Date.parse(ts))) throw invalid('invalid_ts', `Invalid ts ${show(ts)}: expected an ISO 8601 time`);
+  let type = value.type;
+  if (type === undefined || type === null) type = 'message';
+  else if (typeof type !== 'string' || !TYPE_PATTERN.test(type)) throw invalid('invalid_type', `Invalid type ${show(type)}: expected a word like message, task or event`);
+  const envelope: Envelope = { id: id as string, ts: ts as string, from, to, type: type as string, body: value.body ?? null };
+  if (value.thread !== undefined || value.reply_to !== undefined) {
+    for (const key of ['thread', 'reply_to'] as const) {
+      const v = value[key];
+      if (v === undefined || v === null) continue;
+      if (typeof v !== 'string' || !TOKEN_PATTERN.test(v)) throw invalid(`invalid_${key}`, `Invalid ${key} ${show(v)}: expected 1-128 printable ASCII characters`);
+      envelope[key] = v;
+    }
   }
   return envelope;
+}
+
+// The same few senders and addresses come again and again: remember which are valid.
+const validNames = new Map<unknown, boolean>();
+const validAddresses = new Map<unknown, boolean>();
+
+function validFrom(from: unknown): from is string {
+  let ok = validNames.get(from);
+  if (ok === undefined) {
+    ok = isValidName(from);
+    if (typeof from === 'string' && validNames.size < 10_000) validNames.set(from, ok);
+  }
+  return ok;
+}
+
+function validTo(to: unknown): to is string {
+  let ok = validAddresses.get(to);
+  if (ok === undefined) {
+    ok = isValidAddress(to);
+    if (typeof to === 'string' && validAddresses.size < 10_000) validAddresses.set(to, ok);
+  }
+  return ok;
+}
+
+let isoMs = -1;
+let isoText = '';
+
+/** `new Date(ms).toISOString()`, made once per millisecond. */
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
 }
 
 /** The canonical line of an envelope (fields in a fixed order, no newline). */

@@ -15,7 +15,7 @@ export interface DownResult {
  * Takes down what `up` made for a topology file (or every team with `all`):
  * kills the sessions it created — checked by id and name, so a session it did
  * not make is never touched — and, in sessions that existed before, only the
- * windows it added; then unregisters the agents the file owns.
+ * windows it added. The agents the file owns are unregistered first.
  */
 export async function down(layout: Layout, options: { file?: string | undefined; all?: boolean; socket?: string | undefined }): Promise<DownResult> {
   const teams = Object.values(readTeamState(layout).teams);
@@ -32,6 +32,19 @@ export async function down(layout: Layout, options: { file?: string | undefined;
   const result: DownResult = { killedSessions: [], killedWindows: [], removedAgents: [], teams: chosen.map((t) => t.file) };
   for (const team of chosen) {
     const socket = team.socket ?? options.socket;
+    // Unregister first: a supervisor that still saw the agents would bring
+    // their panes back between the kills below.
+    const registry = readRegistry(layout);
+    for (const agent of Object.values(registry.agents)) {
+      if (agent.owner !== team.file) continue;
+      try {
+        await removeAgent(layout, agent.name);
+        result.removedAgents.push(agent.name);
+      } catch (error) {
+        if (!(error instanceof UnknownAgentError)) throw error;
+      }
+    }
+    await forgetTeam(layout, team.file);
     for (const session of team.sessions) {
       if (!session.created) continue;
       const name = await tryTmux(['display-message', '-p', '-t', session.id, '#{session_id}\t#{session_name}'], { socket });
@@ -46,17 +59,6 @@ export async function down(layout: Layout, options: { file?: string | undefined;
       if (name !== `${window.id}\t${window.name}`) continue;
       if ((await tryTmux(['kill-window', '-t', window.id], { socket })) !== undefined) result.killedWindows.push(`${window.session}:${window.name}`);
     }
-    const registry = readRegistry(layout);
-    for (const agent of Object.values(registry.agents)) {
-      if (agent.owner !== team.file) continue;
-      try {
-        await removeAgent(layout, agent.name);
-        result.removedAgents.push(agent.name);
-      } catch (error) {
-        if (!(error instanceof UnknownAgentError)) throw error;
-      }
-    }
-    await forgetTeam(layout, team.file);
   }
   return result;
 }
