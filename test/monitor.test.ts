@@ -43,6 +43,9 @@ describe('monitor in an 80x24 terminal', () => {
   const screen = () => tmux.run(['capture-pane', '-p', '-t', 'mon']);
   const dead = () => tmux.run(['display-message', '-p', '-t', 'mon', '#{pane_dead} #{pane_dead_status}#{pane_dead_signal}']);
   const start = () => tmux.run(['respawn-pane', '-k', '-t', 'mon', monitorLine]);
+  // tmux 3.3 does not always record a respawned pane's exit status (measured: empty
+  // for a plain `sh -c 'exit 3'` too); when it does, it must be 0 and no signal.
+  const assertCleanExit = (state: string) => assert.match(state, /^1 0?$/, `exit status 0, got ${state}`);
 
   it('shows the sections, an agent row, the task queue and the events, and q quits', async () => {
     assert.equal(tmux.run(['display-message', '-p', '-t', 'mon', '#{pane_width}x#{pane_height}']), '80x24');
@@ -67,8 +70,8 @@ describe('monitor in an 80x24 terminal', () => {
     assert.match(lines[23]!, /^ q quit/);
 
     tmux.run(['send-keys', '-t', 'mon', 'q']);
-    await waitFor(() => dead().startsWith('1 '), 10_000, 'monitor to exit on q');
-    assert.equal(dead(), '1 0', 'exit status 0');
+    await waitFor(() => dead().startsWith('1'), 10_000, 'monitor to exit on q');
+    assertCleanExit(dead());
     // The alternate screen is left: the dashboard is gone from the terminal.
     assert.doesNotMatch(screen(), /Agents \(/);
   });
@@ -82,8 +85,8 @@ describe('monitor in an 80x24 terminal', () => {
     tmux.run(['resize-window', '-t', 'mon', '-x', '100', '-y', '30']);
     await waitFor(() => screen().split('\n').some((l) => /^── Agents \(3\) ─+$/.test(l) && l.length === 100), 10_000, `a 100-column frame\n${screen()}`);
     tmux.run(['send-keys', '-t', 'mon', 'C-c']);
-    await waitFor(() => dead().startsWith('1 '), 10_000, 'monitor to exit on C-c');
-    assert.equal(dead(), "1 0", `exit status 0, got ${dead()}\n${screen().split("\\n").slice(0, 5).join("\\n")}`);
+    await waitFor(() => dead().startsWith('1'), 10_000, 'monitor to exit on C-c');
+    assertCleanExit(dead());
   });
 
   it('--once prints one frame of the terminal size and exits', async () => {

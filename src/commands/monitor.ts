@@ -89,4 +89,7 @@ export async function monitorCommand(options: GlobalOptions & MonitorCommandOpti
   stdin.resume();
   void refresh();
   await done;
+  // The user quit: a tmux call still in flight must not keep the dashboard's pane alive.
+  stdin.destroy();
+  setTimeout(() => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0), 300).unref();
 }
