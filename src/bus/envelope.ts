@@ -115,7 +115,8 @@ export function normalize(
   // An object with none of the envelope's fields is a body, as a script would mean it.
   if (!hasEnvelopeField) {
     const envelope = stamp({ body: value }, origin, now, makeId);
-    return { envelope, line: serialize(envelope) };
+    // The writer's text is the body as it is: wrapped, not re-serialised.
+    return { envelope, line: `${JSON.stringify({ id: envelope.id, ts: envelope.ts, from: envelope.from, to: envelope.to, type: envelope.type }).slice(0, -1)},"body":${parsed.raw}}` };
   }
   for (const key of Object.keys(value)) {
     if (!FIELD_SET.has(key)) {
