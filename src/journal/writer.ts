@@ -75,29 +75,16 @@ export class JournalWriter {
     return start;
   }
 
-  /** Makes everything appended so far durable. Concurrent calls share one fsync at a time. */
+  /** Makes everything appended so far durable, including what is appended meanwhile. */
   async sync(): Promise<void> {
-    while (this.syncedEnd < this.end) {
-      if (this.syncing) {
-        await this.syncing;
-        continue;
-      }
-      const target = this.end;
-      const fd = this.fd;
-      this.syncing = new Promise<void>((resolve, reject) => {
-        fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()));
-      }).finally(() => {
-        this.syncing = undefined;
-      });
-      await this.syncing;
-      this.syncedEnd = Math.max(this.syncedEnd, target);
-    }
+    while (this.syncedEnd < this.end) await this.syncOnce();
   }
 
   /**
    * One fdatasync covering what was appended before it started (after any
-   * running one). Unlike `sync`, it does not chase appends made meanwhile, so
-   * a caller that keeps appending learns promptly what became durable.
+   * running one: concurrent calls share one fsync at a time). Unlike `sync`, it
+   * does not chase appends made meanwhile, so a caller that keeps appending
+   * learns promptly what became durable.
    */
   async syncOnce(): Promise<void> {
     while (this.syncing) await this.syncing;
