@@ -280,6 +280,8 @@ export class Router extends EventEmitter<RouterEvents> {
     if (normalized.warning) this.log(normalized.warning);
     if (normalized.envelope.to.startsWith('role:')) {
       // A role is resolved once, here, and the choice journaled: re-delivery goes to the same agent.
+      // The registry must be current: an agent marked failed a moment ago is not a choice.
+      this.reloadRegistryIfChanged();
       const chosen = this.book.chooseForRole(normalized.envelope.to.slice(5));
       if (chosen) {
         normalized.envelope.rcpt = chosen;
@@ -619,13 +621,15 @@ export class Router extends EventEmitter<RouterEvents> {
     });
     this.watcher.on('error', (error) => this.log(`watch: ${(error as Error).message}`));
     // chokidar can miss a rename-over of the registry: look again now and then.
-    this.timers.push(setInterval(() => this.reloadRegistryIfChanged(), 1000));
+    this.timers.push(setInterval(() => this.reloadRegistryIfChanged(), 200));
     return ready;
   }
 
   private registryMtime = 0;
 
   private reloadRegistryIfChanged(): void {
+    // Consumers are set up once start() has the journal's end: not from inside the intake replay.
+    if (!this.watcher) return;
     try {
       const mtime = fs.statSync(this.layout.registryFile).mtimeMs;
       if (mtime !== this.registryMtime) this.reloadRegistry();

@@ -17,6 +17,13 @@ export interface PaneSinkOptions {
 
 /** How long the router waits before trying a pane that could not be typed into. */
 const RETRY_MS = 2000;
+/**
+ * A program that dies right after a submission may never have read it: the
+ * screen showed the text (the terminal echoes it), but it sat unread in the
+ * terminal. Messages confirmed this recently before the pane died or was
+ * restarted are delivered again (at-least-once, same ids).
+ */
+const UNREAD_WINDOW_MS = 1500;
 
 /**
  * The sink that pastes an agent's messages into its tmux pane. The router
@@ -49,6 +56,9 @@ class PaneSink implements Sink {
   private closed = false;
   private lastWaiting: string | undefined;
   private polling = false;
+  /** Recently confirmed messages, and the pid of the program that took them. */
+  private recent: Array<{ offset: number; at: number }> = [];
+  private lastPid: number | undefined;
 
   constructor(agent: AgentRecord, options: PaneSinkOptions) {
     this.agent = agent;
@@ -76,14 +86,22 @@ class PaneSink implements Sink {
     const multiline: MultilineMode = this.agent.multiline ?? 'join';
     for (let i = 0; i < items.length; i++) {
       const ready = await injector.prepare();
-      if ('reason' in ready) return this.wait(i, ready.reason);
+      if ('reason' in ready) return this.rewound(this.wait(i, ready.reason));
       // The supervisor is restarting the agent: its restore prompt goes first, then the backlog.
-      if (ready.info.holdUntil > Date.now()) return this.wait(i, 'held: the supervisor is restoring the agent');
+      if (ready.info.holdUntil > Date.now()) return this.rewound(this.wait(i, 'held: the supervisor is restoring the agent'));
+      if (this.lastPid !== undefined && ready.info.pid !== this.lastPid) {
+        // The program was restarted since the last message: the last ones may be unread.
+        this.lastPid = ready.info.pid;
+        const result = this.rewound({ delivered: i });
+        if (result.rewindTo !== undefined) return result;
+      }
+      this.lastPid = ready.info.pid;
       const mismatch = shellMismatch(ready.info, this.agent.command);
       if (mismatch) return this.wait(i, mismatch);
       const envelope = items[i]!.envelope;
       const result = await injector.inject(renderMessage(envelope, this.agent.template, multiline));
-      if (result.status === 'failed') return this.wait(i, result.reason);
+      if (result.status === 'failed') return this.rewound(this.wait(i, result.reason));
+      this.remember(items[i]!.offset);
       if (result.status === 'unconfirmed') {
         const waiting = `unconfirmed: ${envelope.id} still in the input line after ${result.presses} presses of ${this.agent.submit ?? 'Enter'}`;
         this.options.log(`tmux ${this.agent.name}: ${waiting}`);
@@ -98,6 +116,20 @@ class PaneSink implements Sink {
     }
     this.lastWaiting = undefined;
     return { delivered: items.length };
+  }
+
+  private remember(offset: number): void {
+    const now = Date.now();
+    this.recent.push({ offset, at: now });
+    while (this.recent.length > 0 && this.recent[0]!.at < now - UNREAD_WINDOW_MS) this.recent.shift();
+  }
+
+  /** Adds a rewind to the messages confirmed just before the pane went away. */
+  private rewound(result: DeliveryResult): DeliveryResult {
+    const since = Date.now() - UNREAD_WINDOW_MS;
+    const first = this.recent.find((r) => r.at >= since);
+    this.recent = [];
+    return first ? { ...result, rewindTo: first.offset } : result;
   }
 
   async close(): Promise<void> {
