@@ -68,13 +68,17 @@ export function ensureFifo(file: string): boolean {
   return true;
 }
 
-/** Writes a file atomically: temp file in the same directory, fsync, rename. */
-export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+/**
+ * Writes a file atomically: temp file in the same directory, fsync, rename.
+ * `durable: false` skips the fsync, for reports that are rewritten every
+ * moment anyway (the router's status): readers still never see half a file.
+ */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600, durable = true): void {
   const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
   try {
     fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } catch (error) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });

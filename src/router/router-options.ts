@@ -12,7 +12,7 @@ export interface RouterOptions {
   holdMs: number;
   /** Journal segment size (default 64 MiB); `BMAD_BUS_SEGMENT_SIZE`. */
   segmentBytes: number;
-  /** How often the status file is rewritten (default 1 s). */
+  /** How often the status file is rewritten (default 250 ms). */
   statusIntervalMs: number;
   /** How often changed cursors are persisted (default 100 ms). */
   cursorIntervalMs: number;
@@ -47,7 +47,7 @@ export function normalizeRouterOptions(input: RouterOptionsInput = {}, env: Node
     durability: durability as Durability,
     holdMs: parseDuration(input.holdMs ?? env.BMAD_BUS_HOLD ?? '60s', 'hold time'),
     segmentBytes: parseSize(input.segmentBytes ?? env.BMAD_BUS_SEGMENT_SIZE ?? DEFAULT_SEGMENT_BYTES, 'segment size'),
-    statusIntervalMs: input.statusIntervalMs ?? 1000,
+    statusIntervalMs: input.statusIntervalMs ?? 250,
     cursorIntervalMs: input.cursorIntervalMs ?? 100,
     tmuxSocket: input.tmuxSocket ?? (env.BMAD_TMUX_SOCKET || undefined),
     underKeeper: input.underKeeper ?? env.BMAD_BUS_KEEPER_PID !== undefined,

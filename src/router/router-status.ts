@@ -45,7 +45,7 @@ export interface KeeperStatus {
 }
 
 export function writeRouterStatus(layout: Layout, status: RouterStatus): void {
-  writeFileAtomic(layout.routerStatusFile, `${JSON.stringify(status)}\n`);
+  writeFileAtomic(layout.routerStatusFile, `${JSON.stringify(status)}\n`, 0o600, false);
 }
 
 /** The router's status file if its process is alive, else undefined. */
