@@ -68,6 +68,8 @@ const MAX_HELD = 100_000;
 // Read offsets times 2^15 lines must stay within an id's 40 bits.
 const INTAKE_ROTATE_BYTES = 32 * 1024 * 1024;
 const DEAD_LETTER_LOG_LINES_PER_SECOND = 20;
+// Parsed lines waiting for the end of the event-loop turn are journaled at once past this.
+const MAX_BATCH_BYTES = 1024 * 1024;
 
 /**
  * The one process per bus root that reads every pipe, stamps and journals
@@ -161,6 +163,7 @@ export class Router extends EventEmitter<RouterEvents> {
   publish(message: { to: string; type: string; body: unknown; from?: string }): Envelope | undefined {
     if (this.closePromise) return undefined;
     const envelope = createEnvelope({ from: message.from ?? 'router', to: message.to, type: message.type, body: message.body });
+    this.flushBatch(); // what was read before goes first
     this.appendAccepted([{ envelope, line: serialize(envelope) }], [undefined]);
     return envelope;
   }
@@ -238,8 +241,20 @@ export class Router extends EventEmitter<RouterEvents> {
     const journalEnd = this.journal.end;
     const record = this.intake.append(entry.origin.pipe, ts, chunk);
     this.parse(entry, chunk, ts, record, journalEnd);
-    this.updateMark();
-    if (this.intake.end > INTAKE_ROTATE_BYTES) this.rotateIntake();
+    if (this.intake.end > INTAKE_ROTATE_BYTES) {
+      this.flushBatch();
+      this.rotateIntake();
+    } else if (this.batchBytes > MAX_BATCH_BYTES) {
+      this.flushBatch();
+    } else if (!this.flushScheduled) {
+      // Every read is already safe in the intake: the reads of one turn of the
+      // event loop go to the journal together (one write instead of one per read).
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        if (!this.closePromise) this.flushBatch(); // shutdown flushes itself, readers still open
+      });
+    }
   }
 
   private parse(entry: PipeEntry, chunk: Buffer, ts: number, record: number, journalEnd: number): void {
@@ -247,11 +262,24 @@ export class Router extends EventEmitter<RouterEvents> {
     entry.splitter.push(chunk);
     if (entry.splitter.pendingBytes === 0) entry.pending = undefined;
     else if (!entry.pending || chunk.includes(0x0a)) entry.pending = { record, journalEnd };
+  }
+
+  private flushScheduled = false;
+  private batchBytes = 0;
+
+  /** Journals the lines parsed so far, then moves the intake's mark past their reads. */
+  private flushBatch(): void {
+    this.appendBatch();
+    this.updateMark();
+  }
+
+  private appendBatch(): void {
     if (this.batchLines.length === 0) return;
     const lines = this.batchLines;
     const spools = this.batchSpools;
     this.batchLines = [];
     this.batchSpools = [];
+    this.batchBytes = 0;
     this.appendAccepted(lines, spools);
   }
 
@@ -290,6 +318,7 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     this.batchLines.push(normalized);
     this.batchSpools.push(result.spoolFile);
+    this.batchBytes += normalized.line.length;
   }
 
   private lastMark = '';
@@ -350,8 +379,11 @@ export class Router extends EventEmitter<RouterEvents> {
         entries.set(record.pipe, entry);
       }
       this.parse(entry, record.data, record.ts, record.offset, this.journal.end);
+      if (this.batchBytes > MAX_BATCH_BYTES) this.appendBatch();
       records++;
     }
+    // Not flushBatch: the mark stays where it is until the new intake is made below.
+    this.appendBatch();
     this.replay = undefined;
     // Recovered lines reach their consumers by the journal, like any backlog.
     this.journal.syncNow();
@@ -763,6 +795,9 @@ export class Router extends EventEmitter<RouterEvents> {
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.watcher?.close().catch(() => undefined);
+    // Journal what was read while the readers still say which lines are incomplete:
+    // the mark must stay on those, for the next router to finish them.
+    if (this.journal && !this.rootLost) this.flushBatch();
     for (const file of [...this.readers.keys()]) this.closePipe(file);
     if (this.rootLost) {
       this.emit('closed');
