@@ -2,31 +2,29 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { serialize, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
+import { AddressBook } from '../bus/address-book.js';
+import { createEnvelope, serialize, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
 import { BusError } from '../bus/errors.js';
+import { derivedId } from '../bus/ids.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
-import { readStateFile } from '../bus/state-file.js';
 import { rootIdentity, verifyRoot } from '../bus/root.js';
-import { createEnvelope } from '../bus/envelope.js';
-import { inboxConsumer, readCursors, tmuxConsumer, writeCursors } from '../journal/cursors.js';
-import { DeadLetterLog, deadLetterFor, type DeadLetter } from '../journal/dead-letters.js';
+import { readStateFile } from '../bus/state-file.js';
+import { readCursors, writeCursors } from '../journal/cursors.js';
+import { DeadLetterLog, deadLetterFor, recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
 import { readJournal } from '../journal/reader.js';
 import { acquireWriterLock, type WriterLock } from '../journal/writer-lock.js';
 import { JournalWriter } from '../journal/writer.js';
-import { AddressBook } from '../bus/address-book.js';
 import { Consumer, INBOX_LIMITS, PANE_LIMITS, type ConsumerHost } from './consumer.js';
 import { FifoReader } from './fifo-reader.js';
 import { InboxSink } from './inbox-sink.js';
+import { Intake } from './intake.js';
 import { ingestLine, originOf } from './ingest.js';
+import { LazySink } from './lazy-sink.js';
 import { LineSplitter } from './line-splitter.js';
 import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';
 import { writeRouterStatus, type RouterStatus } from './router-status.js';
 import type { DeliveryItem, Sink } from './sink.js';
-import { LazySink } from './lazy-sink.js';
-import { Intake } from './intake.js';
-import { derivedId } from '../bus/ids.js';
-import { recentDeadLetterIds } from '../journal/dead-letters.js';
 
 /** A message accepted into the journal, with where it sits. */
 interface Accepted {
@@ -828,4 +826,3 @@ function paneSignature(agent: AgentRecord): string {
   return JSON.stringify([agent.tmux, agent.tmux_socket, agent.submit, agent.submit_delay, agent.command, agent.template, agent.multiline, agent.deliver]);
 }
 
-export { inboxConsumer, tmuxConsumer };
