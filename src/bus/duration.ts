@@ -15,8 +15,9 @@ const SIZE_UNITS: Record<string, number> = { b: 1, k: 1024, kb: 1024, m: 1024 **
 /** Parses `512MB`, `2GB`, `1024` (bytes) into bytes. */
 export function parseSize(text: string | number, what = 'size'): number {
   if (typeof text === 'number' && Number.isFinite(text) && text >= 0) return text;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?b?)?\s*$/i.exec(String(text));
-  if (!match) throw new UsageError(`Expected ${what} like 512MB or 2GB, got \`${String(text)}\``);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmg]?)(i?b)?)?\s*$/i.exec(String(text));
+  if (!match) throw new UsageError(`Expected ${what} like 4096, 512KB, 1MiB or 2GB, got \`${String(text)}\``);
+  // KB and KiB alike are 1024: nobody sizing a pipe line means 1000.
   return Math.round(Number(match[1]) * SIZE_UNITS[(match[2] || 'b').toLowerCase()]!);
 }
 
