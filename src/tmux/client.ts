@@ -58,6 +58,21 @@ export class TmuxClient {
     return runTmux(args, { socket: this.socket, timeoutMs: this.timeoutMs });
   }
 
+  /**
+   * Pastes a named buffer into a pane (`-p` bracketed if the program asked for
+   * it, `-r` keeps LF, `-d` deletes the buffer), but never into a dead pane:
+   * tmux 3.3a crashes — the whole server, every session of the user — on
+   * `paste-buffer` into a pane whose program has exited (measured here:
+   * every time). The check and the paste run in one command, so the server
+   * decides both in the same turn of its event loop.
+   */
+  async pasteBuffer(buffer: string, paneId: string): Promise<void> {
+    if (!SAFE_BUFFER.test(buffer) || !PANE_ID.test(paneId)) {
+      throw new TmuxError(`Refusing to paste buffer ${JSON.stringify(buffer)} into ${JSON.stringify(paneId)}: expected a pane id like %12`);
+    }
+    await this.command(['if-shell', '-F', '-t', paneId, '#{pane_dead}', `delete-buffer -b ${buffer}`, `paste-buffer -d -p -r -b ${buffer} -t ${paneId}`]);
+  }
+
   /** Like command, but a failure is undefined (a pane that may be gone). */
   async tryCommand(args: string[]): Promise<string | undefined> {
     try {
@@ -130,6 +145,9 @@ function splitChunks(text: string): string[] {
   }
   return chunks;
 }
+
+const SAFE_BUFFER = /^[A-Za-z0-9_.-]{1,100}$/;
+const PANE_ID = /^%\d+$/;
 
 const shared = new Map<string, { client: TmuxClient; users: number }>();
 

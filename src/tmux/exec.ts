@@ -117,7 +117,7 @@ async function execNow(client: TmuxClient, paneId: string, command: string, opti
   const started = Date.now();
   try {
     await client.setBuffer(buffer, wrapCommand(command, nonce));
-    await client.command(['paste-buffer', '-d', '-p', '-r', '-b', buffer, '-t', paneId]);
+    await client.pasteBuffer(buffer, paneId);
   } catch (error) {
     await client.tryCommand(['delete-buffer', '-b', buffer]);
     throw new TmuxError(`Could not type into the pane of ${who}: ${(error as Error).message}`, { cause: error });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TmuxError } from '../bus/errors.js';
 import type { TmuxClient } from './client.js';
-import { captureRows, readPaneInfo, type PaneInfo } from './pane-info.js';
+import { readPaneInfo, type PaneInfo } from './pane-info.js';
 
 export interface InjectorOptions {
   client: TmuxClient;
@@ -87,7 +87,7 @@ export class PaneInjector {
     const buffer = `bmad-bus-${process.pid}-${++bufferSeq}`;
     try {
       await this.client.setBuffer(buffer, text);
-      await this.client.command(['paste-buffer', '-d', '-p', '-r', '-b', buffer, '-t', this.paneId]);
+      await this.client.pasteBuffer(buffer, this.paneId);
     } catch (error) {
       await this.client.tryCommand(['delete-buffer', '-b', buffer]);
       return { status: 'failed', reason: `paste failed: ${(error as Error).message}` };
@@ -113,10 +113,11 @@ export class PaneInjector {
   /** Polls the screen until the submit shows; returns the last snapshot when it did not within the window. */
   private async waitForSubmit(before: Snapshot, tail: string): Promise<'submitted' | 'gone' | Snapshot> {
     const deadline = Date.now() + this.verifyWindowMs;
-    let pause = 3;
+    // Most programs show a submit within a millisecond or two: look early, then back off.
+    let pause = 0;
     for (;;) {
-      await sleep(pause);
-      pause = Math.min(pause * 2, 50);
+      if (pause > 0) await sleep(pause);
+      pause = Math.min(Math.max(1, pause * 1.5), 50);
       const now = await this.snapshot();
       if (!now) return 'gone';
       const changed = now.screen !== before.screen || now.cursor !== before.cursor;
@@ -126,10 +127,10 @@ export class PaneInjector {
   }
 
   private async snapshot(): Promise<Snapshot | undefined> {
-    const info = await readPaneInfo(this.client, this.paneId);
-    if (!info || info.dead) return undefined;
-    const rows = await captureRows(this.client, this.paneId, 0, info.cursorY);
-    if (!rows) return undefined;
+    // Both questions at once: control mode answers them in order, in one round trip.
+    const [info, screen] = await Promise.all([readPaneInfo(this.client, this.paneId), this.client.tryCommand(['capture-pane', '-p', '-t', this.paneId])]);
+    if (!info || info.dead || screen === undefined) return undefined;
+    const rows = screen.split('\n').slice(0, info.cursorY + 1);
     return { screen: rows.join('\n'), cursor: `${info.cursorX},${info.cursorY}`, rows, cursorX: info.cursorX, cursorY: info.cursorY };
   }
 }
