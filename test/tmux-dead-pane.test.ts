@@ -31,9 +31,21 @@ for (const mode of ['control', 'plain'] as const) {
         await client.setBuffer(`bmad-test-${round}`, 'hello');
         await client.pasteBuffer(`bmad-test-${round}`, pane);
         assert.ok(tmux.sessions().includes('bystander'), 'the server still runs');
+        // The answer to the next command is its own (in control mode if-shell answers twice).
+        assert.equal(await client.command(['display-message', '-p', `after ${round}`]), `after ${round}`);
         assert.equal(tmux.tryRun(['show-buffer', '-b', `bmad-test-${round}`]), undefined, 'the buffer was dropped, not left behind');
         tmux.run(['kill-window', '-t', pane]);
       }
+    });
+
+    it('a live pane gets the paste, and answers stay in step', async () => {
+      const pane = tmux.newPane('exec cat');
+      await client.setBuffer('bmad-test-live', 'live paste');
+      await client.pasteBuffer('bmad-test-live', pane);
+      assert.equal(await client.command(['display-message', '-p', '-t', pane, '#{pane_id}']), pane);
+      for (let i = 0; i < 50 && !tmux.capture(pane).includes('live paste'); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(tmux.capture(pane).includes('live paste'));
+      tmux.run(['kill-window', '-t', pane]);
     });
 
     it('refuses anything but a pane id and a plain buffer name', async () => {

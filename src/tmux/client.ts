@@ -45,11 +45,11 @@ export class TmuxClient {
   }
 
   /** Runs a tmux command; resolves with its stdout (no final newline), throws TmuxError. */
-  async command(args: string[]): Promise<string> {
+  async command(args: string[], blocks = 1): Promise<string> {
     const control = await this.controlClient();
     if (control) {
       try {
-        return await control.command(args, this.timeoutMs);
+        return await control.command(args, this.timeoutMs, blocks);
       } catch (error) {
         // A command error (%error) is tmux's answer; a closed client means try the plain way.
         if (control.isOpen || this.mode === 'control') throw error;
@@ -70,7 +70,8 @@ export class TmuxClient {
     if (!SAFE_BUFFER.test(buffer) || !PANE_ID.test(paneId)) {
       throw new TmuxError(`Refusing to paste buffer ${JSON.stringify(buffer)} into ${JSON.stringify(paneId)}: expected a pane id like %12`);
     }
-    await this.command(['if-shell', '-F', '-t', paneId, '#{pane_dead}', `delete-buffer -b ${buffer}`, `paste-buffer -d -p -r -b ${buffer} -t ${paneId}`]);
+    // In control mode the command if-shell chooses is answered in a block of its own: two blocks.
+    await this.command(['if-shell', '-F', '-t', paneId, '#{pane_dead}', `delete-buffer -b ${buffer}`, `paste-buffer -d -p -r -b ${buffer} -t ${paneId}`], 2);
   }
 
   /** Like command, but a failure is undefined (a pane that may be gone). */

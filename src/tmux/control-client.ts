@@ -9,6 +9,9 @@ interface Pending {
   resolve: (output: string) => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
+  /** Answer blocks still to come: a command that queues another (if-shell) gets one block each. */
+  blocks: number;
+  output: string[];
 }
 
 export interface ControlClientEvents {
@@ -72,8 +75,12 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     await this.command(['display-message', '-p', 'bmad-bus']);
   }
 
-  /** Runs one command; resolves with its output lines joined by newlines. */
-  command(args: string[], timeoutMs = this.timeoutMs): Promise<string> {
+  /**
+   * Runs one command; resolves with its output lines joined by newlines.
+   * `blocks`: how many `%begin`/`%end` answers it brings — 2 for an `if-shell`,
+   * whose chosen command is answered in a block of its own.
+   */
+  command(args: string[], timeoutMs = this.timeoutMs, blocks = 1): Promise<string> {
     if (this.closedReason !== undefined || !this.child) {
       return Promise.reject(new TmuxError(`tmux control client closed: ${this.closedReason ?? 'not connected'}`));
     }
@@ -82,7 +89,7 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
         // Answers come strictly in order: after a lost answer the stream cannot be trusted.
         this.shutdown(`tmux ${args[0]} timed out after ${timeoutMs} ms`, true);
       }, timeoutMs);
-      this.pending.push({ args, resolve, reject, timer });
+      this.pending.push({ args, resolve, reject, timer, blocks, output: [] });
       this.child!.stdin.write(`${tmuxCommandLine(args)}\n`);
     });
   }
@@ -112,12 +119,17 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
         this.foreignBlock = false;
         return;
       }
-      const output = this.block!.join('\n');
+      const pending = this.pending[0];
+      const lines = this.block!;
       this.block = undefined;
-      const pending = this.pending.shift();
       if (!pending) return;
+      pending.output.push(...lines);
+      if (end[1] === 'end' && --pending.blocks > 0) return;
+      this.pending.shift();
       clearTimeout(pending.timer);
+      const output = pending.output.join('\n');
       if (end[1] === 'end') pending.resolve(output);
+      // A command that fails queues nothing: no further block comes for it.
       else pending.reject(new TmuxError(`tmux ${pending.args[0]} failed: ${output.trim() || 'error'}`));
       return;
     }

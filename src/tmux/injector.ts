@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TmuxError } from '../bus/errors.js';
 import type { TmuxClient } from './client.js';
-import { readPaneInfo, type PaneInfo } from './pane-info.js';
+import { captureRows, readPaneInfo, type PaneInfo } from './pane-info.js';
 
 export interface InjectorOptions {
   client: TmuxClient;
@@ -127,10 +127,10 @@ export class PaneInjector {
   }
 
   private async snapshot(): Promise<Snapshot | undefined> {
-    // Both questions at once: control mode answers them in order, in one round trip.
-    const [info, screen] = await Promise.all([readPaneInfo(this.client, this.paneId), this.client.tryCommand(['capture-pane', '-p', '-t', this.paneId])]);
-    if (!info || info.dead || screen === undefined) return undefined;
-    const rows = screen.split('\n').slice(0, info.cursorY + 1);
+    const info = await readPaneInfo(this.client, this.paneId);
+    if (!info || info.dead) return undefined;
+    const rows = await captureRows(this.client, this.paneId, 0, info.cursorY);
+    if (!rows) return undefined;
     return { screen: rows.join('\n'), cursor: `${info.cursorX},${info.cursorY}`, rows, cursorX: info.cursorX, cursorY: info.cursorY };
   }
 }
