@@ -12,10 +12,8 @@ export const NAMED_LAYOUTS: readonly NamedLayout[] = ['development', 'monitoring
 export type LayoutSpec = { kind: 'named'; name: NamedLayout } | { kind: 'raw'; layout: string };
 
 /** Everything bmad-bus needs to start, register and type into one agent. */
-export interface AgentSpec {
-  name: string;
-  type: string;
-  role: string;
+/** How an agent runs and takes messages: what cascades defaults → session → window → pane, and what a template sets. */
+export interface AgentSettings {
   /** The program the pane runs (a command line, run by tmux through the default shell); undefined: the default shell. */
   command?: string;
   /** Absolute working directory. */
@@ -27,6 +25,12 @@ export interface AgentSpec {
   template?: string;
   multiline: MultilineMode;
   restore_prompt?: string;
+}
+
+export interface AgentSpec extends AgentSettings {
+  name: string;
+  type: string;
+  role: string;
   project?: string;
   epic?: string;
   instance: number;
@@ -118,20 +122,11 @@ export interface ScalingRules {
 }
 
 /** How to start one more agent of a type when scaling up. */
-export interface AgentTemplate {
+export interface AgentTemplate extends AgentSettings {
   type: string;
   /** The session new agents go into (made if missing); a new window per agent. */
   session: string;
   role: string;
-  command?: string;
-  cwd: string;
-  env: Record<string, string>;
-  deliver: DeliveryMode;
-  submit: string;
-  submit_delay: number;
-  template?: string;
-  multiline: MultilineMode;
-  restore_prompt?: string;
   project?: string;
   epic?: string;
 }

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../bus/errors.js';
 import { NAME_PATTERN } from '../bus/names.js';
-import { DELIVERY_MODES, type DeliveryMode } from '../bus/registry.js';
+import { DELIVERY_MODES } from '../bus/registry.js';
 import { DEFAULT_SUBMIT_DELAY_MS, DEFAULT_SUBMIT_KEY, SUBMIT_KEY_PATTERN } from '../tmux/injector.js';
-import { MULTILINE_MODES, type MultilineMode } from '../tmux/render.js';
+import { MULTILINE_MODES } from '../tmux/render.js';
 import { TopologyReader, type Path } from './topology-reader.js';
 import {
   NAMED_LAYOUTS, PRIORITIES, SCALING_METRICS, SESSION_TIERS,
-  type AgentSpec, type AgentTemplate, type GroupSpec, type LayoutSpec, type NamedLayout, type PaneSpec, type Priority,
+  type AgentSettings, type AgentSpec, type AgentTemplate, type GroupSpec, type LayoutSpec, type NamedLayout, type PaneSpec, type Priority,
   type ScalingRules, type ScalingTrigger, type SessionSpec, type SessionTier, type Topology, type WindowSpec,
 } from './topology-types.js';
 
@@ -34,17 +34,7 @@ const TOP_FIELDS = [
 ] as const;
 
 /** Agent settings as they cascade: defaults → session → window → pane. */
-interface Inherited {
-  command?: string;
-  cwd: string;
-  env: Record<string, string>;
-  deliver: DeliveryMode;
-  submit: string;
-  submit_delay: number;
-  template?: string;
-  multiline: MultilineMode;
-  restore_prompt?: string;
-}
+type Inherited = AgentSettings;
 
 /** Reads and validates a topology file. Errors are ConfigError naming the file, the line and the field. */
 export function loadTopology(file: string): Topology {
