@@ -129,6 +129,12 @@ sessions:
     await waitFor(() => fg.stderr().includes(`checkpoint written: ${path.join(checkpoints, written)}`), 10_000, 'checkpoint logged');
     assert.equal(fs.statSync(checkpoints).mode & 0o777, 0o700);
 
+    // One supervisor per bus: a second one would restart the same panes twice.
+    const second = supervise();
+    const code = await new Promise<number | null>((resolve) => second.child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 1, second.stderr());
+    assert.match(second.stderr(), /^bmad-bus: A supervisor already runs for .* \(the daemon's, or another `bmad-bus supervise`\)\n$/);
+
     const exit = await fg.stop('SIGTERM');
     assert.deepEqual(exit, { code: 0, signal: null }, fg.stderr());
   });

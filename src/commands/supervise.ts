@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseDuration } from '../bus/duration.js';
-import { UsageError } from '../bus/errors.js';
+import { BusError, UsageError } from '../bus/errors.js';
+import { acquireProcessLock } from '../journal/writer-lock.js';
 import type { Layout } from '../bus/layout.js';
 import { openRoot } from '../bus/root.js';
 import { BIN } from '../router/daemon-control.js';
@@ -24,6 +25,13 @@ export async function superviseCommand(options: SuperviseOptions): Promise<void>
   const layout = openRoot(rootOf(options));
   const file = options.topology ? path.resolve(options.topology) : teamFile(layout);
   const topology = loadTopology(file);
+  // Two supervisors of one team would restart the same panes twice: one per bus.
+  // The wait covers a predecessor killed with -9 (the keeper restarts it at once).
+  const lock = await acquireProcessLock(
+    path.join(layout.stateDir, 'supervisor'),
+    () => new BusError(`A supervisor already runs for ${layout.root} (the daemon's, or another \`bmad-bus supervise\`)`),
+    { waitMs: 6_000 },
+  );
   const socket = tmuxSocketOf(options);
   const supervisor = new Supervisor(layout, {
     topology,
@@ -42,6 +50,7 @@ export async function superviseCommand(options: SuperviseOptions): Promise<void>
     // Stay up doing nothing, so a keeper does not restart us in a loop.
     process.stderr.write(`bmad-bus supervisor: disabled in ${file} (supervisor.enabled: false)\n`);
     await finished;
+    await lock.release();
     if (process.connected) process.disconnect();
     return;
   }
@@ -49,6 +58,7 @@ export async function superviseCommand(options: SuperviseOptions): Promise<void>
   await supervisor.start();
   process.stderr.write(`bmad-bus supervisor ready pid=${process.pid} topology=${file} interval=${supervisor.options.intervalMs}ms\n`);
   await finished;
+  await lock.release();
   // Under a keeper the IPC channel would keep this process alive after shutdown.
   if (process.connected) process.disconnect();
 }

@@ -23,11 +23,28 @@ export async function acquireWriterLock(
   layout: Layout,
   options: { waitMs?: number; onCompromised?: (error: Error) => void } = {},
 ): Promise<WriterLock> {
+  return acquireProcessLock(
+    layout.routerLockTarget,
+    () => new RouterAlreadyRunningError(`A router already runs for ${layout.root}${holderText(layout)} (stop it with \`bmad-bus stop\`)`),
+    options,
+  );
+}
+
+/**
+ * A lock one long-running process holds while it lives (proper-lockfile: a
+ * directory whose mtime the holder refreshes). `busy` makes the error for
+ * when another live process holds it.
+ */
+export async function acquireProcessLock(
+  target: string,
+  busy: () => Error,
+  options: { waitMs?: number; onCompromised?: (error: Error) => void } = {},
+): Promise<WriterLock> {
   const waitMs = options.waitMs ?? 0;
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(layout.routerLockTarget, {
+    release = await lockfile.lock(target, {
       stale: STALE_MS,
       update: UPDATE_MS,
       realpath: false,
@@ -40,7 +57,9 @@ export async function acquireWriterLock(
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
-      throw new RouterAlreadyRunningError(`A router already runs for ${layout.root}${holderText(layout)} (stop it with \`bmad-bus stop\`)`, { cause: error });
+      const busyError = busy();
+      (busyError as Error & { cause?: unknown }).cause = error;
+      throw busyError;
     }
     throw error;
   }
