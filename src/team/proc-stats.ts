@@ -116,7 +116,11 @@ export function treeOf(root: number, processes: readonly ProcessInfo[]): Process
     list.push(p);
     children.set(p.ppid, list);
   }
-  if (!top) return [];
+  return top ? walkTree(top, (p) => children.get(p.pid) ?? []) : [];
+}
+
+/** Breadth first from `top`, each process once (a pid reused mid-walk cannot loop it). */
+function walkTree(top: ProcessInfo, childrenOf: (p: ProcessInfo) => ProcessInfo[]): ProcessInfo[] {
   const out: ProcessInfo[] = [];
   const queue = [top];
   const seen = new Set<number>();
@@ -125,7 +129,7 @@ export function treeOf(root: number, processes: readonly ProcessInfo[]): Process
     if (seen.has(p.pid)) continue;
     seen.add(p.pid);
     out.push(p);
-    queue.push(...(children.get(p.pid) ?? []));
+    queue.push(...childrenOf(p));
   }
   return out;
 }
@@ -158,20 +162,7 @@ export function readProcessTree(root: number): ProcessInfo[] {
   const top = readProcess(root);
   if (!top) return [];
   if (childrenFromKernel(root) === undefined) return treeOf(root, listProcesses());
-  const out: ProcessInfo[] = [];
-  const queue = [top];
-  const seen = new Set<number>();
-  while (queue.length > 0) {
-    const p = queue.shift()!;
-    if (seen.has(p.pid)) continue;
-    seen.add(p.pid);
-    out.push(p);
-    for (const child of childrenFromKernel(p.pid) ?? []) {
-      const info = readProcess(child);
-      if (info) queue.push(info);
-    }
-  }
-  return out;
+  return walkTree(top, (p) => (childrenFromKernel(p.pid) ?? []).map(readProcess).filter((c): c is ProcessInfo => c !== undefined));
 }
 
 /** A measurement of one process tree at one moment. */
