@@ -10,6 +10,7 @@ import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
 import { rootIdentity, verifyRoot } from '../bus/root.js';
 import { readStateFile } from '../bus/state-file.js';
+import { countBacklog } from '../journal/backlog.js';
 import { readCursors, writeCursors } from '../journal/cursors.js';
 import { DeadLetterLog, deadLetterFor, recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
 import { readJournal } from '../journal/reader.js';
@@ -609,24 +610,8 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Counts each consumer's undelivered messages once at start (what lies between its cursor and the end). */
   private countBacklog(): void {
-    if (this.consumers.size === 0) return;
-    const end = this.journal.end;
-    let from = Infinity;
-    for (const c of this.consumers.values()) from = Math.min(from, c.cursor);
-    while (from < end) {
-      const { lines, next } = readJournal(this.layout.journalDir, from, 4 * 1024 * 1024, end);
-      for (const l of lines) {
-        const envelope = JSON.parse(l.line) as Envelope;
-        for (const agent of this.book.recipients(envelope).agents) {
-          for (const key of this.book.consumersOf(agent)) {
-            const c = this.consumers.get(key);
-            if (c && l.offset >= c.cursor) c.undelivered++;
-          }
-        }
-      }
-      if (next === from) break;
-      from = next;
-    }
+    const starts = new Map([...this.consumers].map(([key, c]) => [key, c.cursor]));
+    for (const [key, n] of countBacklog(this.layout.journalDir, this.book, starts, this.journal.end)) this.consumers.get(key)!.undelivered = n;
   }
 
   // ---- state -------------------------------------------------------------
