@@ -36,6 +36,8 @@ export interface AgentRecord {
   restore_prompt?: string;
   /** tmux server socket name (tmux -L) of the agent's pane; the user's default server when unset. */
   tmux_socket?: string;
+  /** The tmux server instance (`<pid>:<start_time>`, tmux/server-instance.ts) the pane was made on: pane ids are reused after a server restart. */
+  tmux_server?: string;
   /** Journal offset at registration: where delivery to a new agent starts. */
   since?: number;
   /** Set by the supervisor: `failed` and `dead` agents are skipped by role addressing. */
