@@ -39,8 +39,9 @@ export async function main(argv: string[]): Promise<number> {
   // `bmad-bus tail | head`: a reader that leaves is not an error.
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(0);
-    throw error;
   });
+  // A log line that cannot be written (the daemons log into the bus root: a full disk) is skipped, never fatal.
+  process.stderr.on('error', () => undefined);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

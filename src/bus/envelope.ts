@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { InvalidMessageError } from './errors.js';
 import { newId } from './ids.js';
+import { MAX_JSON_DEPTH, jsonDepth, topLevelValues } from './json-scan.js';
 import { DEFAULT_SENDER, isValidAddress, isValidName, show } from './names.js';
 
 /** One message on the bus: one JSON object on one line of the journal. */
@@ -83,6 +84,7 @@ export function parseLine(bytes: Buffer): Parsed {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw invalid('invalid_json', 'Expected a JSON object');
     }
+    if (jsonDepth(trimmed) > MAX_JSON_DEPTH) throw invalid('too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     return { kind: 'object', value: value as Record<string, unknown>, raw: trimmed };
   }
   // Control characters other than tab in a text line mean binary data or a
@@ -116,7 +118,7 @@ export function normalize(
   if (!hasEnvelopeField) {
     const envelope = stamp({ body: value }, origin, now, makeId);
     // The writer's text is the body as it is: wrapped, not re-serialised.
-    return { envelope, line: `${JSON.stringify({ id: envelope.id, ts: envelope.ts, from: envelope.from, to: envelope.to, type: envelope.type }).slice(0, -1)},"body":${parsed.raw}}` };
+    return { envelope, line: serialize(withRawBody(envelope, parsed.raw)) };
   }
   for (const key of Object.keys(value)) {
     if (!FIELD_SET.has(key)) {
@@ -137,7 +139,10 @@ export function normalize(
     (value.thread === undefined || value.thread === envelope.thread) &&
     (value.reply_to === undefined || value.reply_to === envelope.reply_to);
   // A complete envelope is journaled as the writer wrote it: no re-serialising on the hot path.
-  return { envelope, line: complete ? parsed.raw : serialize(envelope), ...(warning ? { warning } : {}) };
+  if (complete) return { envelope, line: parsed.raw };
+  // Otherwise the body still goes in as its writer wrote it, never parsed and re-serialised.
+  if ('body' in value && value.body !== null) withRawBody(envelope, topLevelValues(parsed.raw).get('body')!);
+  return { envelope, line: serialize(envelope), ...(warning ? { warning } : {}) };
 }
 
 function stamp(value: Record<string, unknown>, origin: Origin, now: number, makeId: (now: number) => string = newId): Envelope {
@@ -205,13 +210,49 @@ function isoTime(ms: number): string {
   return isoText;
 }
 
-/** The canonical line of an envelope (fields in a fixed order, no newline). */
+const rawBodies = new WeakMap<Envelope, string>();
+
+/**
+ * Remembers the writer's own text of an envelope's body (valid JSON), so
+ * `serialize` journals exactly that: `1e999999` stays `1e999999` instead of
+ * becoming `null`, a 33-digit integer keeps its digits. Kept beside the
+ * object, not in it: the envelope stays a plain object.
+ */
+export function withRawBody<T extends Envelope>(envelope: T, text: string): T {
+  rawBodies.set(envelope, text);
+  return envelope;
+}
+
+/** The canonical line of an envelope (fields in a fixed order, no newline); the body as its writer wrote it. */
 export function serialize(envelope: Envelope): string {
-  const out: Envelope = { id: envelope.id, ts: envelope.ts, from: envelope.from, to: envelope.to, type: envelope.type, body: envelope.body };
-  if (envelope.thread !== undefined) out.thread = envelope.thread;
-  if (envelope.reply_to !== undefined) out.reply_to = envelope.reply_to;
-  if (envelope.rcpt !== undefined) out.rcpt = envelope.rcpt;
-  return JSON.stringify(out);
+  const raw = rawBodies.get(envelope);
+  const head = { id: envelope.id, ts: envelope.ts, from: envelope.from, to: envelope.to, type: envelope.type };
+  let line = `${JSON.stringify(head).slice(0, -1)},"body":${raw ?? JSON.stringify(envelope.body ?? null) ?? 'null'}`;
+  if (envelope.thread !== undefined) line += `,"thread":${JSON.stringify(envelope.thread)}`;
+  if (envelope.reply_to !== undefined) line += `,"reply_to":${JSON.stringify(envelope.reply_to)}`;
+  if (envelope.rcpt !== undefined) line += `,"rcpt":${JSON.stringify(envelope.rcpt)}`;
+  return `${line}}`;
+}
+
+/** A journal line with the router's role choice added (the line as written otherwise: `rcpt` is never a writer's field). */
+export function withRcpt(line: string, rcpt: string): string {
+  return `${line.slice(0, line.lastIndexOf('}'))},"rcpt":${JSON.stringify(rcpt)}}`;
+}
+
+/**
+ * A body given as JSON text (`send --body-json`): parsed for the envelope,
+ * kept as written for the journal. Throws InvalidMessageError.
+ */
+export function jsonBody(text: string): { value: unknown; raw: string } {
+  const raw = text.trim();
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (error) {
+    throw invalid('invalid_json', `Invalid JSON: ${(error as Error).message}`);
+  }
+  if (jsonDepth(raw) > MAX_JSON_DEPTH) throw invalid('too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return { value, raw };
 }
 
 /** Builds a complete envelope in the sending process (the CLI and the library), so the sender knows the id. */

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { UnsafeBusRootError, errnoCode } from './errors.js';
 
@@ -23,6 +24,31 @@ export function checkEntry(file: string, kind: Kind, stat?: fs.Stats): fs.Stats 
     );
   }
   return st;
+}
+
+/**
+ * OpenSSH's StrictModes rule for the directories above the bus root: each
+ * must be owned by you or root, and not writable by group or others unless
+ * sticky (as /tmp is). Otherwise another user could rename the root away and
+ * put a symlink of theirs in its place, and files made by path would land in
+ * their directory.
+ */
+export function checkAncestors(dir: string): void {
+  let current = path.dirname(path.resolve(dir));
+  for (;;) {
+    const st = fs.statSync(current);
+    if (st.uid !== uid() && st.uid !== 0) {
+      throw new UnsafeBusRootError(`Refusing ${dir}: the directory ${current} above it is owned by uid ${st.uid}, not by you or root`);
+    }
+    if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
+      throw new UnsafeBusRootError(
+        `Refusing ${dir}: the directory ${current} above it is writable by other users and not sticky (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}); use a directory only you can write, or /tmp`,
+      );
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
 }
 
 export function describeType(st: fs.Stats): string {
@@ -86,4 +112,33 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+}
+
+/**
+ * Rewrites a report that is rewritten every moment anyway (a status file):
+ * atomically when it can, else — the disk is full, and a new file needs
+ * space — in place, over the blocks the old one already has, padded with
+ * blanks (JSON readers ignore them). Throws when neither works.
+ */
+export function writeReport(file: string, text: string): void {
+  try {
+    writeFileAtomic(file, text, 0o600, false);
+    return;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw error;
+  }
+  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const st = fs.fstatSync(fd);
+    const room = Math.max(st.size, st.blocks * 512);
+    const bytes = Buffer.from(text);
+    if (bytes.length > room) throw new Error(`no space left for ${file} (${bytes.length} bytes, ${room} in place)`);
+    const padded = Buffer.alloc(Math.max(bytes.length, st.size), 0x20);
+    bytes.copy(padded);
+    if (padded.length > bytes.length) padded[padded.length - 1] = 0x0a;
+    fs.writeSync(fd, padded, 0, padded.length, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BusNotInitializedError, errnoCode } from './errors.js';
-import { checkEntry, ensureFifo, ensurePrivateDir } from './fs-safety.js';
+import { checkAncestors, checkEntry, ensureFifo, ensurePrivateDir } from './fs-safety.js';
 import { Layout } from './layout.js';
 
 /**
@@ -11,6 +11,7 @@ import { Layout } from './layout.js';
 export function initRoot(root: string): Layout {
   const layout = new Layout(root);
   fs.mkdirSync(path.dirname(layout.root), { recursive: true });
+  checkAncestors(layout.root);
   ensurePrivateDir(layout.root);
   for (const dir of layout.directories) ensurePrivateDir(dir);
   for (const pipe of layout.fixedPipes) ensureFifo(pipe);
@@ -33,6 +34,7 @@ export function openRoot(root: string): Layout {
     throw error;
   }
   checkEntry(layout.root, 'directory', st);
+  checkAncestors(layout.root);
   return layout;
 }
 
@@ -49,6 +51,7 @@ export function openOrInitRoot(root: string): Layout {
 /** Checks every directory and fixed pipe of an initialised root (the router does this at start). */
 export function verifyRoot(layout: Layout): void {
   checkEntry(layout.root, 'directory');
+  checkAncestors(layout.root);
   for (const dir of layout.directories) {
     try {
       checkEntry(dir, 'directory');

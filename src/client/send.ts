@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { AddressBook } from '../bus/address-book.js';
 import { BusError, errnoCode } from '../bus/errors.js';
-import { PIPE_BUF, createEnvelope, serialize, type Envelope } from '../bus/envelope.js';
+import { PIPE_BUF, createEnvelope, jsonBody, serialize, withRawBody, type Envelope } from '../bus/envelope.js';
 import { checkEntry, writeFileAtomic } from '../bus/fs-safety.js';
 import { newId } from '../bus/ids.js';
 import type { Layout } from '../bus/layout.js';
@@ -11,6 +11,8 @@ import { readRegistry } from '../bus/registry.js';
 export interface OutgoingMessage {
   to: string;
   body: unknown;
+  /** The body as JSON text, journaled exactly as written (`body` is then ignored). */
+  bodyJson?: string;
   from?: string;
   type?: string;
   thread?: string;
@@ -36,9 +38,11 @@ export const SPOOL_FIELD = '$spool';
 export async function send(layout: Layout, messages: OutgoingMessage | OutgoingMessage[], options: SendOptions = {}): Promise<Envelope[]> {
   const list = Array.isArray(messages) ? messages : [messages];
   const now = Date.now();
-  const envelopes = list.map((m) =>
-    createEnvelope({ ...m, from: m.from ?? (process.env.BMAD_AGENT || 'user') }, now),
-  );
+  const envelopes = list.map(({ bodyJson, ...m }) => {
+    const body = bodyJson === undefined ? undefined : jsonBody(bodyJson);
+    const envelope = createEnvelope({ ...m, ...(body ? { body: body.value } : {}), from: m.from ?? (process.env.BMAD_AGENT || 'user') }, now);
+    return body ? withRawBody(envelope, body.raw) : envelope;
+  });
   await sendEnvelopes(layout, envelopes, options);
   return envelopes;
 }

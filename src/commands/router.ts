@@ -37,6 +37,10 @@ export async function routerCommand(options: RouterCommandOptions): Promise<void
       stop();
     });
   });
+  // Under a keeper: it writes the intake and says when it grew.
+  process.on('message', (message: { intake?: string } | undefined) => {
+    if (message?.intake) router.intakeAppended();
+  });
   await router.start();
   process.stdout.write(`bmad-bus router ready pid=${process.pid} root=${layout.root} durability=${router.options.durability}\n`);
   await finished;

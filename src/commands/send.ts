@@ -1,5 +1,5 @@
 import { InvalidMessageError, UsageError } from '../bus/errors.js';
-import { serialize } from '../bus/envelope.js';
+import { jsonBody, serialize } from '../bus/envelope.js';
 import { openRoot } from '../bus/root.js';
 import { send, type OutgoingMessage } from '../client/send.js';
 import { rootOf, type GlobalOptions } from './context.js';
@@ -23,7 +23,7 @@ export async function sendCommand(to: string, words: string[], options: SendComm
   const sendBodies = async (bodies: string[]): Promise<void> => {
     const messages: OutgoingMessage[] = bodies.map((text) => ({
       to,
-      body: options.bodyJson ? parseBody(text) : text,
+      ...(options.bodyJson ? { body: undefined, bodyJson: checkedJson(text) } : { body: text }),
       ...(options.from ? { from: options.from } : {}),
       ...(options.type ? { type: options.type } : {}),
       ...(options.thread ? { thread: options.thread } : {}),
@@ -52,11 +52,16 @@ export async function sendCommand(to: string, words: string[], options: SendComm
   if (sent === 0) throw new UsageError('Nothing to send: give a message, or lines on stdin');
 }
 
-function parseBody(text: string): unknown {
+function checkedJson(text: string): string {
   try {
-    return JSON.parse(text);
+    JSON.parse(text);
   } catch (error) {
     throw new UsageError(`--body-json: the message is not valid JSON (${(error as Error).message})`);
+  }
+  try {
+    return jsonBody(text).raw;
+  } catch (error) {
+    throw new UsageError(`--body-json: ${(error as Error).message}`);
   }
 }
 

@@ -17,6 +17,8 @@ export interface DeadLetter {
   bytes?: number;
   /** Id of the journaled message this record is about (an undeliverable accepted message). */
   id?: string;
+  /** For `duplicate_id`: the id the journal holds already. */
+  duplicate_of?: string;
 }
 
 export function deadLetterFor(reason: string, error: string, raw: Buffer | string | undefined, extra: Partial<DeadLetter> = {}): DeadLetter {

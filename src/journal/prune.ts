@@ -6,6 +6,7 @@ import { AddressBook } from '../bus/address-book.js';
 import { readCursors } from './cursors.js';
 import { listSegments } from './segments.js';
 import { readStateFile } from '../bus/state-file.js';
+import { BusError, errnoCode } from '../bus/errors.js';
 
 export interface PruneResult {
   deleted: string[];
@@ -42,6 +43,11 @@ export async function pruneJournal(layout: Layout, options: { olderThanMs: numbe
   return result;
 }
 
+function refusal(why: string, cause?: unknown): BusError {
+  const detail = cause instanceof Error ? `: ${cause.message}` : '';
+  return new BusError(`Refusing to prune: ${why}${detail} (a reader may still need the journal; fix or remove it, then prune again)`, { cause });
+}
+
 /** The smallest position any consumer still needs: saved cursors, the live router's, and `read` positions. */
 function oldestPositionNeeded(layout: Layout, end: number): number {
   const registry = readRegistry(layout);
@@ -58,16 +64,24 @@ function oldestPositionNeeded(layout: Layout, end: number): number {
       if (candidates.length > 0) oldest = Math.min(oldest, ...candidates);
     }
   }
+  // Fail closed: a reader whose position cannot be read may still need every segment.
   let names: string[] = [];
   try {
     names = fs.readdirSync(layout.readCursorsDir);
-  } catch {
-    names = [];
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw refusal(`cannot list the read positions in ${layout.readCursorsDir}`, error);
   }
   for (const file of names) {
     if (!file.endsWith('.json')) continue;
-    const offset = readStateFile<{ offset?: number }>(path.join(layout.readCursorsDir, file), {}).offset;
-    if (typeof offset === 'number') oldest = Math.min(oldest, offset);
+    const where = path.join(layout.readCursorsDir, file);
+    let offset: unknown;
+    try {
+      offset = readStateFile<{ offset?: unknown }>(where, {}).offset;
+    } catch (error) {
+      throw refusal(`cannot read the read position ${where}`, error);
+    }
+    if (typeof offset !== 'number' || !Number.isFinite(offset)) throw refusal(`the read position ${where} holds no offset`);
+    oldest = Math.min(oldest, offset);
   }
   return oldest;
 }

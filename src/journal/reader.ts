@@ -91,3 +91,14 @@ function scan(buffer: Buffer, base: number, out: JournalLine[]): number {
   }
   return start;
 }
+
+/** Every whole line from `from` up to `until`, read a few MiB at a time (the one way to walk the journal). */
+export function* journalLines(dir: string, from: number, until = Infinity, chunkBytes = 4 * 1024 * 1024): Generator<JournalLine> {
+  let position = from;
+  while (position < until) {
+    const { lines, next } = readJournal(dir, position, chunkBytes, until);
+    yield* lines;
+    if (next === position) return;
+    position = next;
+  }
+}

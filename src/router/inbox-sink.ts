@@ -5,6 +5,16 @@ import { errnoCode } from '../bus/errors.js';
 import type { DeliveryItem, DeliveryResult, Sink } from './sink.js';
 import { PIPE_BUF } from '../bus/envelope.js';
 
+/** Why a path cannot be used, as checkEntry says it (`it is a symlink`), else the error. */
+function describeUnsafe(file: string): string {
+  try {
+    checkEntry(file, 'fifo');
+    return `${file}: too many levels of symbolic links`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** Bytes a pipe holds by default: what a reader that leaves may have left unread. */
 const PIPE_CAPACITY = 64 * 1024;
 const REOPEN_MS = 100;
@@ -29,7 +39,8 @@ export class InboxSink implements Sink {
   private flushed: Flushed[] = [];
   private flushedBytes = 0;
 
-  constructor(readonly file: string) {}
+  /** `rootStillOurs` is asked before anything is made by path: a root swapped for a symlink must get nothing. */
+  constructor(readonly file: string, private readonly rootStillOurs: () => boolean = () => true) {}
 
   async deliver(items: DeliveryItem[]): Promise<DeliveryResult> {
     if (!this.socket) {
@@ -66,8 +77,10 @@ export class InboxSink implements Sink {
     } catch (error) {
       const code = errnoCode(error);
       if (code === 'ENXIO') return 'no reader on the inbox';
+      if (code === 'ELOOP') return `inbox unusable: ${describeUnsafe(this.file)}`;
       if (code === 'ENOENT') {
-        // Someone removed the FIFO of a registered agent: make it again.
+        // Someone removed the FIFO of a registered agent: make it again — but only inside a root still ours.
+        if (!this.rootStillOurs()) return 'inbox not re-created: the bus root was removed or replaced';
         try {
           ensureFifo(this.file);
         } catch (inner) {

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Layout } from '../bus/layout.js';
-import { writeFileAtomic } from '../bus/fs-safety.js';
+import { writeReport } from '../bus/fs-safety.js';
 import { rootIdentity, verifyRoot } from '../bus/root.js';
-import { originOf } from './ingest.js';
+import { IntakePump } from './intake-pump.js';
+import { IntakeWriter } from './intake-writer.js';
 import { acquireWriterLock } from '../journal/writer-lock.js';
 import { ManagedChild } from './managed-child.js';
 import type { KeeperStatus } from './router-status.js';
@@ -18,69 +18,58 @@ export interface KeeperOptions {
 }
 
 /**
- * The small process `bmad-bus start` runs. It holds the root's lock and an fd
- * on every pipe writers write into (including pair pipes made later), so
- * bytes written while the router is down stay in the kernel's pipe buffer —
- * which the kernel would throw away when the last fd closes. It runs the
- * router as a child and restarts it, with backoff, whenever it dies; given a
- * team file, it runs the supervisor (`bmad-bus supervise`) the same way.
+ * The small process `bmad-bus start` runs. It holds the root's lock, reads
+ * every pipe writers write into (including pair pipes made later) and
+ * writes each read into the intake before anything parses it (IntakePump),
+ * so neither a router crash nor a bug in message handling can lose a byte a
+ * writer wrote. It runs the router as a child, tells it when the intake
+ * grew, and restarts it with backoff whenever it dies; given a team file,
+ * it runs the supervisor (`bmad-bus supervise`) the same way.
  */
 export async function runKeeper(layout: Layout, options: KeeperOptions): Promise<number> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} bmad-bus keeper: ${line}\n`));
   verifyRoot(layout);
   const lock = await acquireWriterLock(layout, { waitMs: 6_000, onCompromised: (e) => log(`lost the lock: ${e.message}`) });
-  const held = new Map<string, number>();
-  const hold = (file: string): void => {
-    if (held.has(file) || !originOf(layout, file)) return;
-    try {
-      const st = fs.lstatSync(file);
-      if (!st.isFIFO() || st.uid !== process.getuid?.()) return;
-      // O_RDWR never blocks and never fails for want of a reader; the keeper never reads.
-      held.set(file, fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW));
-    } catch (error) {
-      log(`could not hold ${file}: ${(error as Error).message}`);
-    }
-  };
-  const rescan = (): void => {
-    for (const file of layout.fixedPipes) hold(file);
-    let names: string[] = [];
-    try {
-      names = fs.readdirSync(layout.agentsDir);
-    } catch {
-      return;
-    }
-    const present = new Set(names.map((n) => path.join(layout.agentsDir, n)));
-    for (const file of present) hold(file);
-    for (const [file, fd] of held) {
-      if (path.dirname(file) === layout.agentsDir && !present.has(file)) {
-        fs.closeSync(fd);
-        held.delete(file);
-      }
-    }
-  };
-  rescan();
+  // The keeper reads the pipes and writes every read into the intake; the router consumes it.
+  // No message handling happens here, so no input can crash this process, and a
+  // router killed at any moment loses nothing a writer wrote.
+  const writer = new IntakeWriter(layout.journalDir);
   const identity = rootIdentity(layout);
-  const watcher = fs.watch(layout.agentsDir, () => rescan());
-  watcher.on('error', () => undefined);
-  // fs.watch can miss events (a full inotify queue): look again every second.
-  const rescanTimer = setInterval(() => {
+  const pump = new IntakePump(layout, writer, {
+    onAppend: () => router.send({ intake: 'appended' }),
+    log,
+  });
+  const rootTimer = setInterval(() => {
     if (rootIdentity(layout) !== identity) {
       log(`the bus root ${layout.root} was removed or replaced; stopping`);
       stop();
       return;
     }
-    rescan();
+    // The disk state changes without any event: keep the status current.
+    const full = pump.diskFullSince?.toISOString();
+    if (full !== status.disk_full_since) {
+      setOrDelete(status, 'disk_full_since', full);
+      writeStatus();
+    }
   }, 1000);
 
   const status: KeeperStatus = { pid: process.pid, root: layout.root, started: new Date().toISOString(), restarts: 0 };
+  // A status that cannot be written (a full disk) is skipped: never a reason to stop.
   const writeStatus = (): void => {
-    if (rootIdentity(layout) === identity) writeFileAtomic(layout.keeperStatusFile, `${JSON.stringify(status)}\n`);
+    if (rootIdentity(layout) !== identity) return;
+    try {
+      writeReport(layout.keeperStatusFile, `${JSON.stringify(status)}\n`);
+    } catch (error) {
+      log(`status: ${(error as Error).message}`);
+    }
   };
 
   const env = (restarts: number): NodeJS.ProcessEnv => ({ ...process.env, ...options.env, BMAD_BUS_KEEPER_PID: String(process.pid), BMAD_BUS_RESTARTS: String(restarts) });
   const router = new ManagedChild({
     name: 'router', command: options.routerCommand, env, log,
     onChange: () => {
+      // A router just started replays the intake by itself; a word now starts it on what came since.
+      if (router.pid !== undefined) router.send({ intake: 'appended' });
       status.restarts = router.restarts;
       setOrDelete(status, 'router_pid', router.pid);
       setOrDelete(status, 'last_exit', router.lastExit);
@@ -109,12 +98,12 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
     writeStatus();
     void (async () => {
       await supervisor?.stop();
+      // Stop reading (what the pipes hold is read into the intake first), then let the router journal it all.
+      pump.close();
+      router.send({ intake: 'appended' });
       await router.stop();
-      clearInterval(rescanTimer);
-      watcher.close();
-      // The router has drained the pipes; only now may their buffers go.
-      for (const fd of held.values()) fs.closeSync(fd);
-      held.clear();
+      clearInterval(rootTimer);
+      writer.close();
       // A root replaced under us is someone else's now: leave its files alone.
       if (rootIdentity(layout) === identity) {
         fs.rmSync(layout.keeperStatusFile, { force: true });
@@ -126,12 +115,13 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', stop);
+  pump.start();
   router.start();
   supervisor?.start();
   return done;
 }
 
-function setOrDelete<K extends 'router_pid' | 'supervisor_pid' | 'last_exit'>(status: KeeperStatus, key: K, value: KeeperStatus[K] | undefined): void {
+function setOrDelete<K extends 'router_pid' | 'supervisor_pid' | 'last_exit' | 'disk_full_since'>(status: KeeperStatus, key: K, value: KeeperStatus[K] | undefined): void {
   if (value === undefined) delete status[key];
   else status[key] = value;
 }

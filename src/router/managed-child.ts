@@ -67,6 +67,15 @@ export class ManagedChild {
     });
   }
 
+  /** Sends a message over the IPC channel, if the child is there to take it. */
+  send(message: unknown): void {
+    const child = this.child;
+    if (!child?.connected) return;
+    child.send(message as object, (error) => {
+      if (error) this.options.log(`${this.name}: ${error.message}`);
+    });
+  }
+
   /** Stops it for good: no restart; resolves once it has exited. */
   stop(): Promise<void> {
     this.stopping = true;

@@ -1,6 +1,6 @@
 import type { Layout } from '../bus/layout.js';
 import { readStateFile } from '../bus/state-file.js';
-import { writeFileAtomic } from '../bus/fs-safety.js';
+import { writeReport } from '../bus/fs-safety.js';
 import { pidAlive } from '../journal/writer-lock.js';
 
 /** What a running router tells `status` about itself (state/router-status.json). */
@@ -20,6 +20,8 @@ export interface RouterStatus {
   /** Messages held for agents that are not registered (yet). */
   held: number;
   journal_end: number;
+  /** Set while the disk is full: the journal (or, running alone, the intake) takes nothing; nothing is lost. */
+  disk_full_since?: string;
   /** Memory of the router process (bytes): resident set and V8 heap in use. */
   rss: number;
   heap_used: number;
@@ -42,10 +44,12 @@ export interface KeeperStatus {
   restarts: number;
   last_exit?: string;
   stopping?: boolean;
+  /** Set while the disk is full: the keeper stopped reading the pipes (their bytes wait there). */
+  disk_full_since?: string;
 }
 
 export function writeRouterStatus(layout: Layout, status: RouterStatus): void {
-  writeFileAtomic(layout.routerStatusFile, `${JSON.stringify(status)}\n`, 0o600, false);
+  writeReport(layout.routerStatusFile, `${JSON.stringify(status)}\n`);
 }
 
 /** The router's status file if its process is alive, else undefined. */

@@ -3,9 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { AddressBook } from '../bus/address-book.js';
-import { createEnvelope, serialize, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
-import { BusError } from '../bus/errors.js';
-import { derivedId } from '../bus/ids.js';
+import { createEnvelope, serialize, withRcpt, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
+import { BusError, InvalidMessageError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
 import { rootIdentity, verifyRoot } from '../bus/root.js';
@@ -13,16 +12,17 @@ import { readStateFile } from '../bus/state-file.js';
 import { countBacklog } from '../journal/backlog.js';
 import { readCursors, writeCursors } from '../journal/cursors.js';
 import { DeadLetterLog, deadLetterFor, recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
-import { readJournal } from '../journal/reader.js';
+import { journalLines } from '../journal/reader.js';
 import { acquireWriterLock, type WriterLock } from '../journal/writer-lock.js';
 import { JournalWriter } from '../journal/writer.js';
 import { Consumer, INBOX_LIMITS, PANE_LIMITS, type ConsumerHost } from './consumer.js';
-import { FifoReader } from './fifo-reader.js';
 import { InboxSink } from './inbox-sink.js';
-import { Intake } from './intake.js';
-import { ingestLine, originOf } from './ingest.js';
+import { IntakeConsumer, type IntakeConsumerHost } from './intake-consumer.js';
+import { IntakePump } from './intake-pump.js';
+import { IntakeWriter } from './intake-writer.js';
+import { IdWindow } from './id-window.js';
+import { ingestLine, type Ingested } from './ingest.js';
 import { LazySink } from './lazy-sink.js';
-import { LineSplitter } from './line-splitter.js';
 import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';
 import { writeRouterStatus, type RouterStatus } from './router-status.js';
 import type { DeliveryItem, Sink } from './sink.js';
@@ -34,14 +34,6 @@ interface Accepted {
   line: string;
   envelope: Envelope;
   spoolFile?: string;
-}
-
-/** A pipe being read, and where its line not yet complete began in the intake. */
-interface PipeEntry {
-  origin: Origin;
-  splitter: LineSplitter;
-  reader: FifoReader;
-  pending?: { record: number; journalEnd: number };
 }
 
 /** A message for an agent nobody registered (yet): held, then dead-lettered. */
@@ -64,8 +56,6 @@ export interface RouterEvents {
 // Pause intake while this much is written but not yet durable (a slow disk).
 const MAX_UNSYNCED_BYTES = 64 * 1024 * 1024;
 const MAX_HELD = 100_000;
-// Read offsets times 2^15 lines must stay within an id's 40 bits.
-const INTAKE_ROTATE_BYTES = 32 * 1024 * 1024;
 const DEAD_LETTER_LOG_LINES_PER_SECOND = 20;
 // Parsed lines waiting for the end of the event-loop turn are journaled at once past this.
 const MAX_BATCH_BYTES = 1024 * 1024;
@@ -87,8 +77,16 @@ export class Router extends EventEmitter<RouterEvents> {
   private lock: WriterLock | undefined;
   private journal!: JournalWriter;
   private deadLetters: DeadLetterLog;
-  private readers = new Map<string, PipeEntry>();
-  private intake!: Intake;
+  /** Reads the intake (written by the keeper, or by `pump` when running alone) into lines. */
+  private intake!: IntakeConsumer;
+  private intakeWriter: IntakeWriter | undefined;
+  private pump: IntakePump | undefined;
+  /** Batches the journal could not take (a full disk), in order; retried, and nothing more is consumed meanwhile. */
+  private stalled: Array<{ lines: Normalized[]; spools: (string | undefined)[] }> = [];
+  private stalledSince: Date | undefined;
+  private consumeScheduled = false;
+  /** Ids of the latest messages: a line with one of them is a duplicate (dead-lettered, not journaled). */
+  private recentIds = new IdWindow();
   private consumers = new Map<string, Consumer>();
   private book = new AddressBook({ agents: {}, groups: {} });
   private watcher: FSWatcher | undefined;
@@ -98,7 +96,6 @@ export class Router extends EventEmitter<RouterEvents> {
   private syncing = false;
   private dispatched = 0;
   private held: Held[] = [];
-  private paused = false;
   private timers: NodeJS.Timeout[] = [];
   private cursorsDirty = false;
   private persistingCursors: Promise<void> | undefined;
@@ -132,18 +129,24 @@ export class Router extends EventEmitter<RouterEvents> {
       onRecovered: ({ file, droppedBytes }) => this.log(`journal: cut ${droppedBytes} torn byte(s) off the end of ${path.basename(file)}`),
     });
     this.book.update(readRegistry(this.layout));
-    this.intake = new Intake(this.layout.intakeFile, this.layout.intakeMarkFile);
+    this.recentIds = IdWindow.load(this.layout.journalDir, this.journal.end);
+    // Alone, the router reads the pipes itself; under a keeper, the keeper does and writes the intake.
+    if (!this.options.underKeeper) this.intakeWriter = new IntakeWriter(this.layout.journalDir);
+    this.intake = new IntakeConsumer(this.layout, this.intakeHost());
     const previousEnd = readStateFile<{ journal_end?: number }>(this.layout.routerStatusFile, {}).journal_end;
     this.replayIntake();
     this.dispatched = this.journal.end;
     this.holdUnknownSince(previousEnd);
     this.syncConsumers(readCursors(this.layout));
     this.countBacklog();
-    for (const file of [this.layout.orchestratorPipe, this.layout.broadcastPipe, this.layout.busPipe]) this.openPipe(file);
-    // Watch first, list second: chokidar ignores what appears during its initial
-    // scan, so a pair pipe made just then is found by the listing instead.
     await this.watch();
-    for (const name of fs.readdirSync(this.layout.agentsDir)) this.openPipe(path.join(this.layout.agentsDir, name));
+    if (this.intakeWriter) {
+      this.pump = new IntakePump(this.layout, this.intakeWriter, { onAppend: () => this.consumeIntake(), log: (line) => this.log(line) });
+      this.pump.start();
+    } else {
+      // The keeper says when it wrote (`intakeAppended`); a look now and then covers a missed word.
+      this.timers.push(setInterval(() => this.consumeIntake(), 250));
+    }
     this.timers.push(setInterval(() => this.writeStatus(), this.options.statusIntervalMs));
     this.timers.push(setInterval(() => this.persistCursors(), this.options.cursorIntervalMs));
     this.timers.push(setInterval(() => this.expireHeld(), 250));
@@ -158,11 +161,17 @@ export class Router extends EventEmitter<RouterEvents> {
     return this.closePromise;
   }
 
+  /** The keeper wrote more into the intake. */
+  intakeAppended(): void {
+    this.consumeIntake();
+  }
+
   /** Accepts a message made inside the daemon (supervisor, pane sink events). */
   publish(message: { to: string; type: string; body: unknown; from?: string }): Envelope | undefined {
     if (this.closePromise) return undefined;
     const envelope = createEnvelope({ from: message.from ?? 'router', to: message.to, type: message.type, body: message.body });
     this.flushBatch(); // what was read before goes first
+    this.recentIds.add(envelope.id, 0);
     this.appendAccepted([{ envelope, line: serialize(envelope) }], [undefined]);
     return envelope;
   }
@@ -173,103 +182,43 @@ export class Router extends EventEmitter<RouterEvents> {
 
   // ---- intake ------------------------------------------------------------
 
-  private openPipe(file: string): void {
-    if (this.readers.has(file) || this.closePromise) return;
-    const origin = originOf(this.layout, file);
-    if (!origin) return; // not a pipe name of ours (a temp file, a stray name)
-    const entry: PipeEntry = { origin, splitter: this.splitterFor(origin), reader: undefined as unknown as FifoReader };
-    entry.reader = new FifoReader(
-      file,
-      (chunk) => this.onChunk(entry, chunk),
-      (error) => this.log(`${origin.pipe}: read error: ${error.message}`),
-    );
-    // A line a killed predecessor had begun to read goes on where it stopped.
-    const carried = this.carried.get(origin.pipe);
-    if (carried) {
-      this.carried.delete(origin.pipe);
-      entry.splitter.push(carried.data);
-      entry.pending = { record: carried.record, journalEnd: this.journal.end };
-    }
-    try {
-      entry.reader.open();
-    } catch (error) {
-      this.log(`${origin.pipe}: not opened: ${(error as Error).message}`);
-      return;
-    }
-    this.readers.set(file, entry);
-    if (this.paused) entry.reader.pause();
+  private intakeHost(): IntakeConsumerHost {
+    return {
+    maxLineBytes: this.options.maxLineBytes,
+    ingest: (bytes, origin, ts, makeId) => this.ingest(bytes, origin, ts, makeId),
+    accept: (result) => this.onAccepted(result),
+    seen: (id) => this.recentIds.has(id),
+    reject: (record) => this.deadLetter(record),
+    journalEnd: () => this.journal.end,
+    afterRecord: () => {
+      if (this.batchBytes > MAX_BATCH_BYTES) this.flushBatch();
+    },
+    mustPause: () => this.mustPause(),
+    };
   }
 
-  private splitterFor(origin: Origin): LineSplitter {
-    return new LineSplitter(
-      this.options.maxLineBytes,
-      (line) => this.onLine(line, origin),
-      (head, bytes) =>
-        this.deadLetter(
-          deadLetterFor('too_long', `Line longer than ${this.options.maxLineBytes} bytes (${bytes}+ bytes) skipped to the next newline`, head, {
-            pipe: origin.pipe,
-            bytes,
-            id: this.nextId(),
-          }),
-        ),
-    );
+  private mustPause(): boolean {
+    return this.stalled.length > 0 || this.unsyncedBytes > MAX_UNSYNCED_BYTES;
   }
 
-  private closePipe(file: string): void {
-    this.readers.get(file)?.reader.close();
-    this.readers.delete(file);
-  }
-
-  private batchLines: Normalized[] = [];
-  private batchSpools: (string | undefined)[] = [];
-  /** The read being parsed: its time and place give its lines their ts and ids. */
-  private current = { ts: 0, record: 0, line: 0 };
-  /** Set while replaying the intake after a crash: what the journal already has is skipped. */
-  private replay: { ids: Set<string>; deadIds: Set<string> } | undefined;
-  /** Lines a predecessor had begun to read, carried into the new intake, by pipe. */
-  private carried = new Map<string, { record: number; data: Buffer }>();
-
-  /**
-   * One read from a pipe. The raw bytes go to the intake log first (one
-   * write, before any parsing), then its lines are validated and written to
-   * the journal before this function returns. A router killed at any point
-   * loses nothing: its successor replays the intake after the mark.
-   */
-  private onChunk(entry: PipeEntry, chunk: Buffer): void {
-    const ts = Date.now();
-    const journalEnd = this.journal.end;
-    const record = this.intake.append(entry.origin.pipe, ts, chunk);
-    this.parse(entry, chunk, ts, record, journalEnd);
-    if (this.intake.end > INTAKE_ROTATE_BYTES) {
-      this.flushBatch();
-      this.rotateIntake();
-    } else if (this.batchBytes > MAX_BATCH_BYTES) {
-      this.flushBatch();
-    } else if (!this.flushScheduled) {
-      // Every read is already safe in the intake: the reads of one turn of the
-      // event loop go to the journal together (one write instead of one per read).
-      this.flushScheduled = true;
+  /** Reads what the intake has now into the journal, a bounded stretch per turn of the event loop. */
+  private consumeIntake(): void {
+    if (this.closePromise || this.consumeScheduled || this.mustPause()) return;
+    const { more } = this.intake.consume();
+    this.flushBatch();
+    if (more && !this.mustPause()) {
+      this.consumeScheduled = true;
       setImmediate(() => {
-        this.flushScheduled = false;
-        if (!this.closePromise) this.flushBatch(); // shutdown flushes itself, readers still open
+        this.consumeScheduled = false;
+        this.consumeIntake();
       });
     }
   }
 
-  private parse(entry: PipeEntry, chunk: Buffer, ts: number, record: number, journalEnd: number): void {
-    this.current = { ts, record, line: 0 };
-    entry.splitter.push(chunk);
-    if (entry.splitter.pendingBytes === 0) entry.pending = undefined;
-    else if (!entry.pending || chunk.includes(0x0a)) entry.pending = { record, journalEnd };
-  }
-
-  private flushScheduled = false;
-  private batchBytes = 0;
-
   /** Journals the lines parsed so far, then moves the intake's mark past their reads. */
   private flushBatch(): void {
     this.appendBatch();
-    this.updateMark();
+    if (this.stalled.length === 0) this.intake.writeMark();
   }
 
   private appendBatch(): void {
@@ -282,122 +231,77 @@ export class Router extends EventEmitter<RouterEvents> {
     this.appendAccepted(lines, spools);
   }
 
-  /** The id a line gets if it has none: fixed by the read it came in, so a replay gives it again. */
-  private nextId(): string {
-    return derivedId(this.current.ts, this.intake.generation, this.current.record * 2 ** 15 + this.current.line++);
-  }
+  private batchLines: Normalized[] = [];
+  private batchSpools: (string | undefined)[] = [];
+  private batchBytes = 0;
 
-  private readonly makeId = (): string => this.nextId();
-
-  private onLine(bytes: Buffer, origin: Origin): void {
-    const line = this.current.line;
-    const result = ingestLine(this.layout, bytes, origin, this.current.ts, this.makeId, this.options.maxLineBytes);
-    // Every line uses one number of its read, whether it needed an id or not.
-    this.current.line = line + 1;
-    if (result.kind === 'blank') return;
-    if (result.kind === 'rejected') {
-      const id = derivedId(this.current.ts, this.intake.generation, this.current.record * 2 ** 15 + line);
-      if (this.replay?.deadIds.has(id)) return;
-      if (this.replay && result.error.reason === 'invalid_spool') return; // its message was journaled, then its spool file removed
-      this.deadLetter(deadLetterFor(result.error.reason, result.error.message, bytes, { pipe: origin.pipe, id }));
-      return;
-    }
+  private onAccepted(result: Extract<Ingested, { kind: 'accepted' }>): void {
     const normalized = result.normalized;
-    if (this.replay?.ids.has(normalized.envelope.id)) return;
     if (normalized.warning) this.log(normalized.warning);
-    if (normalized.envelope.to.startsWith('role:')) {
-      // A role is resolved once, here, and the choice journaled: re-delivery goes to the same agent.
-      // The registry must be current: an agent marked failed a moment ago is not a choice.
-      this.reloadRegistryIfChanged();
-      const chosen = this.book.chooseForRole(normalized.envelope.to.slice(5));
-      if (chosen) {
-        normalized.envelope.rcpt = chosen;
-        normalized.line = serialize(normalized.envelope);
-      }
-    }
+    this.recentIds.add(normalized.envelope.id, normalized.line.length + 1);
     this.batchLines.push(normalized);
     this.batchSpools.push(result.spoolFile);
     this.batchBytes += normalized.line.length;
   }
 
-  private lastMark = '';
-
-  /** Replay starts at the oldest read holding the start of a line not yet complete, else at the end. */
-  private updateMark(): void {
-    let position = this.intake.end;
-    let journalEnd = this.journal.end;
-    for (const entry of this.readers.values()) {
-      if (entry.pending && entry.pending.record < position) {
-        position = entry.pending.record;
-        journalEnd = entry.pending.journalEnd;
-      }
+  /**
+   * Validates and stamps one line. Whatever goes wrong with one line — a
+   * case no rule foresaw included — rejects that line alone (`unprocessable`):
+   * no input may stop the router, nor wedge the replay that follows a crash.
+   */
+  private ingest(bytes: Buffer, origin: Origin, ts: number, makeId: () => string): Ingested {
+    try {
+      const result = ingestLine(this.layout, bytes, origin, ts, makeId, this.options.maxLineBytes);
+      if (result.kind === 'accepted' && result.normalized.envelope.to.startsWith('role:')) this.chooseRecipient(result.normalized);
+      return result;
+    } catch (error) {
+      return { kind: 'rejected', error: new InvalidMessageError('unprocessable', `Line could not be processed: ${(error as Error)?.message ?? String(error)}`) };
     }
-    const key = `${position} ${journalEnd}`;
-    if (key === this.lastMark) return;
-    this.lastMark = key;
-    this.intake.writeMark({ position, journalEnd });
   }
 
-  /** Starts a new intake file, carrying over the lines not yet complete. */
-  private rotateIntake(): void {
-    const pending = [...this.readers.values()].filter((e) => e.pending);
-    const offsets = this.intake.rotate(
-      pending.map((e) => ({ pipe: e.origin.pipe, ts: Date.now(), data: e.splitter.peekPartial() })),
-      this.journal.end,
-    );
-    pending.forEach((e, i) => (e.pending = { record: offsets[i]!, journalEnd: this.journal.end }));
-    this.lastMark = '';
-    this.updateMark();
+  /** A role is resolved once, here, and the choice journaled: re-delivery goes to the same agent. */
+  private chooseRecipient(normalized: Normalized): void {
+    // The registry must be current: an agent marked failed a moment ago is not a choice.
+    this.reloadRegistryIfChanged();
+    const chosen = this.book.chooseForRole(normalized.envelope.to.slice(5));
+    if (!chosen) return;
+    normalized.envelope.rcpt = chosen;
+    normalized.line = withRcpt(normalized.line, chosen);
   }
 
   /**
-   * After a crash: parses again every read after the intake's mark. Lines the
-   * journal (or the dead-letter log) already has are recognised by their ids
-   * and skipped; lines still incomplete are carried into a fresh intake.
+   * After a crash: consumes again every read after the intake's mark. Lines
+   * the journal (or the dead-letter log) already has are recognised by their
+   * ids and skipped; a line not yet complete goes on with the reads after it.
    */
   private replayIntake(): void {
-    const mark = this.intake.readMark();
-    if (mark.position >= this.intake.end) return;
+    const mark = this.intake.startMark;
     const ids = new Set<string>();
-    for (let position = Math.min(mark.journalEnd, this.journal.end); position < this.journal.end; ) {
-      const { lines, next } = readJournal(this.layout.journalDir, position, 4 * 1024 * 1024, this.journal.end);
-      for (const l of lines) ids.add((JSON.parse(l.line) as Envelope).id);
-      if (next === position) break;
-      position = next;
+    for (const l of journalLines(this.layout.journalDir, Math.min(mark.journalEnd, this.journal.end), this.journal.end)) {
+      ids.add((JSON.parse(l.line) as Envelope).id);
     }
-    this.replay = { ids, deadIds: recentDeadLetterIds(this.layout.deadLetterFile) };
-    const entries = new Map<string, PipeEntry>();
-    let records = 0;
+    this.intake.setReplay({ ids, deadIds: recentDeadLetterIds(this.layout.deadLetterFile) });
     const before = this.stats.accepted;
-    for (const record of this.intake.records(mark.position)) {
-      const origin = originOf(this.layout, path.join(this.layout.root, record.pipe));
-      if (!origin) continue;
-      let entry = entries.get(record.pipe);
-      if (!entry) {
-        entry = { origin, splitter: this.splitterFor(origin), reader: undefined as unknown as FifoReader };
-        entries.set(record.pipe, entry);
-      }
-      this.parse(entry, record.data, record.ts, record.offset, this.journal.end);
-      if (this.batchBytes > MAX_BATCH_BYTES) this.appendBatch();
-      records++;
+    let records = 0;
+    for (;;) {
+      const result = this.intake.consume(Infinity);
+      records += result.records;
+      this.flushBatch();
+      if (!result.more || this.stalled.length > 0) break;
     }
-    // Not flushBatch: the mark stays where it is until the new intake is made below.
-    this.appendBatch();
-    this.replay = undefined;
+    this.intake.setReplay(undefined);
     // Recovered lines reach their consumers by the journal, like any backlog.
-    this.journal.syncNow();
+    if (this.stalled.length === 0) this.journal.syncNow();
     this.unsynced = [];
     this.unsyncedBytes = 0;
-    const carry = [...entries.values()].filter((e) => e.splitter.pendingBytes > 0);
-    const offsets = this.intake.rotate(
-      carry.map((e) => ({ pipe: e.origin.pipe, ts: Date.now(), data: e.splitter.peekPartial() })),
-      this.journal.end,
-    );
-    carry.forEach((e, i) => this.carried.set(e.origin.pipe, { record: offsets[i]!, data: e.splitter.peekPartial() }));
-    this.log(`intake: replayed ${records} read(s) after a crash; ${this.stats.accepted - before} line(s) recovered, ${carry.length} partial line(s) carried on`);
+    if (records > 0) this.log(`intake: replayed ${records} read(s); ${this.stats.accepted - before} line(s) recovered`);
   }
 
-  private appendAccepted(lines: Array<{ envelope: Envelope; line: string }>, spools: (string | undefined)[]): void {
+  private appendAccepted(lines: Normalized[], spools: (string | undefined)[]): void {
+    if (this.stalled.length > 0 && !this.retrying) {
+      this.stalled.push({ lines, spools }); // behind what waits already: order is kept
+      return;
+    }
     const text = lines.length === 1 ? `${lines[0]!.line}\n` : `${lines.map((l) => l.line).join('\n')}\n`;
     // Encoded once; when every character took one byte (ASCII, the usual case) a
     // line's length is its byte count and no line needs counting on its own.
@@ -407,14 +311,8 @@ export class Router extends EventEmitter<RouterEvents> {
     try {
       start = this.journal.append(bytes);
     } catch (error) {
-      // A full disk: keep these lines and stop intake until the journal takes them.
-      this.log(`${(error as Error).message}; pausing intake and retrying in 1s`);
-      this.pauseIntake();
-      setTimeout(() => {
-        if (this.closePromise) return;
-        this.appendAccepted(lines, spools);
-        if (this.unsyncedBytes < MAX_UNSYNCED_BYTES) this.resumeIntake();
-      }, 1000).unref();
+      // A full disk: keep these lines, consume nothing more (the intake keeps the rest), retry.
+      this.stall(lines, spools, error as Error);
       return;
     }
     let offset = start;
@@ -437,7 +335,41 @@ export class Router extends EventEmitter<RouterEvents> {
     } else {
       this.scheduleSync();
     }
-    if (this.unsyncedBytes > MAX_UNSYNCED_BYTES) this.pauseIntake();
+  }
+
+  private retrying = false;
+
+  private stall(lines: Normalized[], spools: (string | undefined)[], error: Error): void {
+    this.stalled.push({ lines, spools });
+    if (this.stalledSince) return;
+    this.stalledSince = new Date();
+    this.log(`${error.message}; the journal is full: intake waits (nothing is lost) and is retried every 1s`);
+    this.writeStatus();
+    const timer = setInterval(() => {
+      if (this.closePromise) return;
+      this.retrying = true;
+      try {
+        while (this.stalled.length > 0) {
+          const next = this.stalled[0]!;
+          const before = this.stats.accepted;
+          this.appendAccepted(next.lines, next.spools);
+          if (this.stats.accepted === before) {
+            this.stalled.pop(); // appendAccepted stalled it again, at the end: it is still first
+            return;
+          }
+          this.stalled.shift();
+        }
+      } finally {
+        this.retrying = false;
+      }
+      clearInterval(timer);
+      this.timers = this.timers.filter((t) => t !== timer);
+      this.log(`journal: disk space is back after ${Math.round((Date.now() - this.stalledSince!.getTime()) / 1000)}s`);
+      this.stalledSince = undefined;
+      this.intake.writeMark();
+      this.consumeIntake();
+    }, 1000);
+    this.timers.push(timer);
   }
 
   /** Group commit: one fsync covers everything written while the previous one ran. */
@@ -459,18 +391,6 @@ export class Router extends EventEmitter<RouterEvents> {
     );
   }
 
-  private pauseIntake(): void {
-    if (this.paused) return;
-    this.paused = true;
-    for (const { reader } of this.readers.values()) reader.pause();
-  }
-
-  private resumeIntake(): void {
-    if (!this.paused || this.closePromise) return;
-    this.paused = false;
-    for (const { reader } of this.readers.values()) reader.resume();
-  }
-
   // ---- dispatch ----------------------------------------------------------
 
   /** Hands every durable message to the consumers it is for. */
@@ -487,7 +407,7 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     this.dispatched = batch.at(-1)!.end;
     for (const consumer of this.consumers.values()) consumer.advance(this.dispatched);
-    if (this.unsyncedBytes < MAX_UNSYNCED_BYTES / 2) this.resumeIntake();
+    if (this.unsyncedBytes < MAX_UNSYNCED_BYTES / 2) this.consumeIntake();
   }
 
   private dispatch(accepted: Accepted): void {
@@ -519,18 +439,12 @@ export class Router extends EventEmitter<RouterEvents> {
    */
   private holdUnknownSince(from: number | undefined): void {
     const end = this.journal.end;
-    let position = Math.min(from ?? end, end);
-    while (position < end) {
-      const { lines, next } = readJournal(this.layout.journalDir, position, 4 * 1024 * 1024, end);
-      for (const l of lines) {
-        const envelope = JSON.parse(l.line) as Envelope;
-        const unknown = this.book.recipients(envelope).unknown;
-        if (unknown === undefined) continue;
-        const sent = Date.parse(envelope.ts);
-        this.held.push({ name: unknown, offset: l.offset, line: l.line, id: envelope.id, expires: (Number.isNaN(sent) ? Date.now() : sent) + this.options.holdMs });
-      }
-      if (next === position) break;
-      position = next;
+    for (const l of journalLines(this.layout.journalDir, Math.min(from ?? end, end), end)) {
+      const envelope = JSON.parse(l.line) as Envelope;
+      const unknown = this.book.recipients(envelope).unknown;
+      if (unknown === undefined) continue;
+      const sent = Date.parse(envelope.ts);
+      this.held.push({ name: unknown, offset: l.offset, line: l.line, id: envelope.id, expires: (Number.isNaN(sent) ? Date.now() : sent) + this.options.holdMs });
     }
     this.held.sort((a, b) => a.expires - b.expires);
   }
@@ -577,7 +491,7 @@ export class Router extends EventEmitter<RouterEvents> {
       if (this.consumers.has(key)) continue;
       const start = saved[key] ?? this.startFor(agent);
       const kind = key.startsWith('inbox:') ? 'inbox' : 'tmux';
-      const sink: Sink = kind === 'inbox' ? new InboxSink(this.layout.inboxPipe(agent.name)) : this.paneSink(agent);
+      const sink: Sink = kind === 'inbox' ? new InboxSink(this.layout.inboxPipe(agent.name), () => this.rootStillOurs()) : this.paneSink(agent);
       const consumer = new Consumer(key, agent.name, sink, start, this.consumerHost, kind === 'inbox' ? INBOX_LIMITS : PANE_LIMITS);
       this.consumers.set(key, consumer);
       this.cursorsDirty = true;
@@ -618,17 +532,9 @@ export class Router extends EventEmitter<RouterEvents> {
 
   /** Resolves once chokidar's initial scan is done (or it failed: polling covers the registry). */
   private watch(): Promise<void> {
-    this.watcher = watch([this.layout.agentsDir, this.layout.registryFile], { ignoreInitial: true, depth: 0, atomic: false });
-    this.watcher.on('add', (file) => {
-      if (path.dirname(file) === this.layout.agentsDir) this.openPipe(file);
-      else if (file === this.layout.registryFile) this.reloadRegistry();
-    });
-    this.watcher.on('change', (file) => {
-      if (file === this.layout.registryFile) this.reloadRegistry();
-    });
-    this.watcher.on('unlink', (file) => {
-      if (path.dirname(file) === this.layout.agentsDir) this.closePipe(file);
-    });
+    this.watcher = watch(this.layout.registryFile, { ignoreInitial: true, depth: 0, atomic: false });
+    this.watcher.on('add', () => this.reloadRegistry());
+    this.watcher.on('change', () => this.reloadRegistry());
     const watcher = this.watcher;
     const ready = new Promise<void>((resolve) => {
       watcher.once('ready', resolve);
@@ -778,15 +684,12 @@ export class Router extends EventEmitter<RouterEvents> {
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     await this.watcher?.close().catch(() => undefined);
-    // Journal what was read while the readers still say which lines are incomplete:
-    // the mark must stay on those, for the next router to finish them.
-    if (this.journal && !this.rootLost) this.flushBatch();
-    for (const file of [...this.readers.keys()]) this.closePipe(file);
-    if (this.rootLost) {
-      this.emit('closed');
-      return;
-    }
-    if (this.journal) {
+    // Alone, the router stops reading the pipes first (what they still hold is read into the intake),
+    // then journals everything the intake has.
+    this.pump?.close();
+    if (this.journal && !this.rootLost) {
+      while (this.intake.consume().more && !this.mustPause()) this.flushBatch();
+      this.flushBatch();
       // Everything read is made durable and handed out before the cursors are saved.
       try {
         this.journal.syncNow();
@@ -797,14 +700,22 @@ export class Router extends EventEmitter<RouterEvents> {
       await new Promise((r) => setTimeout(r, 50)); // let in-flight inbox writes finish
       await this.persistingCursors;
       await writeCursors(this.layout, this.cursorSnapshot()).catch((error: unknown) => this.log(`cursors: ${(error as Error).message}`));
-      this.journal.close();
     }
     await Promise.all([...this.consumers.values()].map((c) => c.close().catch(() => undefined)));
-    this.deadLetters.close();
-    this.writeStatus(false);
-    await this.lock?.release();
+    for (const close of [() => this.journal?.close(), () => this.intake?.close(), () => this.intakeWriter?.close(), () => this.deadLetters.close()]) {
+      try {
+        close();
+      } catch (error) {
+        this.log(`closing: ${(error as Error).message}`);
+      }
+    }
+    if (!this.rootLost) {
+      this.writeStatus(false);
+      await this.lock?.release();
+    }
     this.emit('closed');
   }
+
 }
 
 function paneSignature(agent: AgentRecord): string {

@@ -1,0 +1,66 @@
+import { journalLines } from '../journal/reader.js';
+
+/** How far back a writer's id is remembered: the last 100,000 messages, within the last 16 MiB of journal. */
+export const ID_WINDOW_MESSAGES = 100_000;
+export const ID_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The ids of the most recent messages in the journal: a writer's own `id`
+ * is an idempotency key (as `Nats-Msg-Id` is to JetStream), so a second
+ * message with an id still in this window is not journaled again. Bounded
+ * in count and in journal bytes, so memory stays small however busy the bus.
+ */
+export class IdWindow {
+  /** id → running byte total when it was added (for the byte bound), oldest first. */
+  private readonly ids = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly maxIds = ID_WINDOW_MESSAGES, private readonly maxBytes = ID_WINDOW_BYTES) {}
+
+  /** The window over the journal's last `maxBytes` before `end`. */
+  static load(journalDir: string, end: number, maxIds = ID_WINDOW_MESSAGES, maxBytes = ID_WINDOW_BYTES): IdWindow {
+    const window = new IdWindow(maxIds, maxBytes);
+    const from = Math.max(0, end - maxBytes);
+    let first = from > 0; // starting mid-journal: the first piece may be the tail of a line
+    for (const l of journalLines(journalDir, from, end)) {
+      if (first) {
+        first = false;
+        continue;
+      }
+      const id = idOfLine(l.line);
+      if (id !== undefined) window.add(id, l.end - l.offset);
+    }
+    return window;
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  add(id: string, bytes: number): void {
+    this.total += bytes;
+    this.ids.set(id, this.total);
+    for (const [oldest, at] of this.ids) {
+      if (this.ids.size <= this.maxIds && this.total - at < this.maxBytes) break;
+      this.ids.delete(oldest);
+    }
+  }
+}
+
+/** A journal line's id: read off the front of canonical lines, parsed otherwise. */
+function idOfLine(line: string): string | undefined {
+  if (line.startsWith('{"id":"')) {
+    const end = line.indexOf('"', 7);
+    if (end > 7 && !line.slice(7, end).includes('\\')) return line.slice(7, end);
+  }
+  try {
+    const id = (JSON.parse(line) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
