@@ -20,6 +20,8 @@ export interface StatusReport {
     delivered: number;
     dead_lettered: number;
     held: number;
+    /** Set while the disk is full: intake waits (bytes stay in the pipes), nothing is lost; it resumes by itself. */
+    disk_full_since?: string;
   };
   agents: Array<{
     name: string;
@@ -49,6 +51,7 @@ export async function collectStatus(layout: Layout, tmuxSocket?: string): Promis
       delivered: router?.delivered ?? 0,
       dead_lettered: router?.dead_lettered ?? 0,
       held: router?.held ?? 0,
+      ...diskFull(router?.disk_full_since, keeper?.disk_full_since),
     },
     agents: Object.values(registry.agents)
       .sort((a, b) => a.name.localeCompare(b.name))
@@ -96,6 +99,7 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
       ? `router    running  pid ${r.pid}${r.keeper_pid ? ` (keeper ${r.keeper_pid})` : ' (foreground)'}  up ${formatDuration((r.uptime_s ?? 0) * 1000)}  restarts ${r.restarts}  durability ${r.durability}`
       : 'router    not running (start it with `bmad-bus start`)',
   );
+  if (r.disk_full_since) printLine(`disk      full since ${r.disk_full_since}: intake waits, nothing is lost; it resumes by itself when space returns`);
   if (r.running) printLine(`messages  accepted ${r.accepted}  delivered ${r.delivered}  dead-lettered ${r.dead_lettered}  held ${r.held}`);
   printLine();
   if (report.agents.length === 0) printLine('no agents');
@@ -112,4 +116,9 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
     printLine();
     printLine(panes.text);
   }
+}
+
+function diskFull(...since: Array<string | undefined>): { disk_full_since?: string } {
+  const first = since.filter((s): s is string => s !== undefined).sort()[0];
+  return first ? { disk_full_since: first } : {};
 }

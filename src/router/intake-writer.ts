@@ -6,16 +6,20 @@ import {
 } from './intake-format.js';
 
 export interface IntakeWriterOptions {
-  /** A new segment starts past this size (default 32 MiB; offsets times 2^15 lines stay within an id's 40 bits). */
+  /**
+   * A new segment starts past this size (default 512 KiB). Small, so that on a
+   * nearly full disk what the router consumed is freed soon (a consumed
+   * segment is removed whole) and the journal gets the room back.
+   */
   segmentBytes?: number;
-  /** Zeros written ahead of the end (default 1 MiB), so a read taken from a pipe has room even on a full disk. */
+  /** Zeros written ahead of the end (default 256 KiB, topped up at half), so a read taken from a pipe has room even on a full disk. */
   reserveBytes?: number;
 }
 
-const DEFAULT_SEGMENT_BYTES = 32 * 1024 * 1024;
-const DEFAULT_RESERVE_BYTES = 1024 * 1024;
-/** Below this much reserved room the writer says it is full: stop taking reads from pipes. */
-const FULL_BELOW_BYTES = 256 * 1024;
+const DEFAULT_SEGMENT_BYTES = 512 * 1024;
+const DEFAULT_RESERVE_BYTES = 256 * 1024;
+/** Below this much reserved room the writer says it is full: stop taking reads from pipes (each read is at most 64 KiB). */
+const FULL_BELOW_BYTES = 80 * 1024;
 /** Offsets past this would overflow the 40-bit sequence in a derived id. */
 const MAX_SEGMENT_OFFSET = 2 ** 25 - 64 * 1024;
 const ZEROS = Buffer.alloc(256 * 1024);
@@ -39,7 +43,8 @@ export class IntakeWriter {
   constructor(dir: string, options: IntakeWriterOptions = {}) {
     this.dir = dir;
     this.segmentBytes = Math.min(options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, MAX_SEGMENT_OFFSET);
-    this.reserveBytes = options.reserveBytes ?? DEFAULT_RESERVE_BYTES;
+    // Topped up at half: `full` (below FULL_BELOW_BYTES) must mean the top-up failed, not that it was not due yet.
+    this.reserveBytes = Math.max(options.reserveBytes ?? DEFAULT_RESERVE_BYTES, 2 * FULL_BELOW_BYTES + 64 * 1024);
     const last = listIntakeSegments(dir).at(-1);
     if (last === undefined) this.openSegment(1);
     else this.reopen(last);
@@ -96,15 +101,17 @@ export class IntakeWriter {
   }
 
   private roll(): void {
-    const previous = this.fd;
+    const previous = { fd: this.fd, seq: this.seq, size: this.size, reserved: this.reserved };
     try {
       this.openSegment(this.seq + 1);
     } catch {
       // No room for a new segment: go on in this one (segmentBytes is a soft limit).
-      this.fd = previous;
+      Object.assign(this, previous);
       return;
     }
-    fs.closeSync(previous);
+    // The old segment's unused reserve goes back to the disk.
+    fs.ftruncateSync(previous.fd, previous.size);
+    fs.closeSync(previous.fd);
     this.reserve();
   }
 

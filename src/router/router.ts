@@ -59,6 +59,8 @@ const MAX_HELD = 100_000;
 const DEAD_LETTER_LOG_LINES_PER_SECOND = 20;
 // Parsed lines waiting for the end of the event-loop turn are journaled at once past this.
 const MAX_BATCH_BYTES = 1024 * 1024;
+// A batch the journal could not take is retried in pieces of this size.
+const STALL_PIECE_BYTES = 64 * 1024;
 
 /**
  * The one process per bus root that reads every pipe, stamps and journals
@@ -297,10 +299,11 @@ export class Router extends EventEmitter<RouterEvents> {
     if (records > 0) this.log(`intake: replayed ${records} read(s); ${this.stats.accepted - before} line(s) recovered`);
   }
 
-  private appendAccepted(lines: Normalized[], spools: (string | undefined)[]): void {
+  /** Journals lines; false when the journal could not take them (they wait in `stalled`, or the retry goes on). */
+  private appendAccepted(lines: Normalized[], spools: (string | undefined)[]): boolean {
     if (this.stalled.length > 0 && !this.retrying) {
       this.stalled.push({ lines, spools }); // behind what waits already: order is kept
-      return;
+      return false;
     }
     const text = lines.length === 1 ? `${lines[0]!.line}\n` : `${lines.map((l) => l.line).join('\n')}\n`;
     // Encoded once; when every character took one byte (ASCII, the usual case) a
@@ -312,8 +315,8 @@ export class Router extends EventEmitter<RouterEvents> {
       start = this.journal.append(bytes);
     } catch (error) {
       // A full disk: keep these lines, consume nothing more (the intake keeps the rest), retry.
-      this.stall(lines, spools, error as Error);
-      return;
+      if (!this.retrying) this.stall(lines, spools, error as Error);
+      return false;
     }
     let offset = start;
     for (let i = 0; i < lines.length; i++) {
@@ -335,12 +338,20 @@ export class Router extends EventEmitter<RouterEvents> {
     } else {
       this.scheduleSync();
     }
+    return true;
   }
 
   private retrying = false;
 
   private stall(lines: Normalized[], spools: (string | undefined)[], error: Error): void {
-    this.stalled.push({ lines, spools });
+    // In pieces of about 64 KiB: a nearly full disk takes a small piece where a whole batch would not fit.
+    for (let i = 0; i < lines.length; ) {
+      let bytes = 0;
+      let j = i;
+      while (j < lines.length && (j === i || bytes + lines[j]!.line.length < STALL_PIECE_BYTES)) bytes += lines[j++]!.line.length + 1;
+      this.stalled.push({ lines: lines.slice(i, j), spools: spools.slice(i, j) });
+      i = j;
+    }
     if (this.stalledSince) return;
     this.stalledSince = new Date();
     this.log(`${error.message}; the journal is full: intake waits (nothing is lost) and is retried every 1s`);
@@ -351,12 +362,7 @@ export class Router extends EventEmitter<RouterEvents> {
       try {
         while (this.stalled.length > 0) {
           const next = this.stalled[0]!;
-          const before = this.stats.accepted;
-          this.appendAccepted(next.lines, next.spools);
-          if (this.stats.accepted === before) {
-            this.stalled.pop(); // appendAccepted stalled it again, at the end: it is still first
-            return;
-          }
+          if (!this.appendAccepted(next.lines, next.spools)) return;
           this.stalled.shift();
         }
       } finally {
@@ -634,6 +640,7 @@ export class Router extends EventEmitter<RouterEvents> {
       dead_lettered: this.stats.deadLettered,
       held: this.held.length,
       journal_end: this.journal?.end ?? 0,
+      ...(this.stalledSince ?? this.pump?.diskFullSince ? { disk_full_since: (this.stalledSince ?? this.pump!.diskFullSince!).toISOString() } : {}),
       rss: process.memoryUsage.rss(),
       heap_used: process.memoryUsage().heapUsed,
       agents,
