@@ -40,14 +40,16 @@ const UNREAD_WINDOW_MS = 1500;
  *   pile a second copy into the same input line, but never reported as done:
  *   an `event` (`delivery_unconfirmed`) goes to `orchestrator` from `router`,
  *   the batch stops there, and `waiting` shows it until the next delivery is
- *   confirmed;
+ *   confirmed. One event per spell: while deliveries stay unconfirmed, the
+ *   repeats are counted in `waiting` and logged once, not sent again;
  * - refused (the pane does not carry the agent's `@bmad_agent` tag on the
  *   tmux server instance it was registered on — after a server restart `%0`
  *   may be someone else's pane): nothing is typed, `waiting` says why, and
  *   one `delivery_refused` event goes to `orchestrator` per pane and server.
  *
- * A `delivery_refused` event refused itself (the orchestrator's own pane)
- * causes no other: it is only logged and shown in `waiting`.
+ * An event about a delivery never causes another event: a `delivery_*`
+ * event that is itself unconfirmed or refused (the orchestrator's own pane
+ * never confirms) is only logged and shown in `waiting`.
  */
 export function createPaneSink(agent: AgentRecord, options: PaneSinkOptions): Sink {
   return new PaneSink(agent, options);
@@ -68,6 +70,8 @@ class PaneSink implements Sink {
   private recent: Array<{ offset: number; at: number }> = [];
   private lastPid: number | undefined;
   private readonly owner: PaneOwner;
+  /** The current spell of unconfirmed deliveries: reported once, counted after. */
+  private unconfirmed: { count: number; since: number } | undefined;
   /** `pane|reason` of the refusal last reported: one event per pane, tag and server instance. */
   private refusedKey: string | undefined;
 
@@ -122,19 +126,39 @@ class PaneSink implements Sink {
       }
       this.remember(items[i]!.offset);
       if (result.status === 'unconfirmed') {
-        const waiting = `unconfirmed: ${envelope.id} still in the input line after ${result.presses} presses of ${this.agent.submit ?? 'Enter'}`;
-        this.options.log(`tmux ${this.agent.name}: ${waiting}`);
-        this.options.publish({
-          to: 'orchestrator',
-          type: 'event',
-          body: { event: 'delivery_unconfirmed', agent: this.agent.name, id: envelope.id, pane: injector.paneId, presses: result.presses },
-        });
+        const waiting = this.reportUnconfirmed(injector.paneId, items[i]!, result.presses);
         this.lastWaiting = waiting;
         return { delivered: i + 1, waiting, retryAfterMs: RETRY_MS };
+      }
+      if (this.unconfirmed) {
+        this.options.log(`tmux ${this.agent.name}: submits confirmed again, after ${this.unconfirmed.count} unconfirmed since ${new Date(this.unconfirmed.since).toISOString()}`);
+        this.unconfirmed = undefined;
       }
     }
     this.lastWaiting = undefined;
     return { delivered: items.length };
+  }
+
+  /** The first unconfirmed delivery of a spell is logged and sent as an event; the rest are counted. Returns `waiting`. */
+  private reportUnconfirmed(paneId: string, item: DeliveryItem, presses: number): string {
+    const id = item.envelope.id;
+    const first = !this.unconfirmed;
+    this.unconfirmed ??= { count: 0, since: Date.now() };
+    this.unconfirmed.count++;
+    const key = this.agent.submit ?? 'Enter';
+    const spell = this.unconfirmed.count > 1 ? ` (${this.unconfirmed.count} unconfirmed since ${new Date(this.unconfirmed.since).toISOString()})` : '';
+    const waiting = `unconfirmed: ${id} still in the input line after ${presses} presses of ${key}${spell}`;
+    if (first) {
+      this.options.log(`tmux ${this.agent.name}: ${waiting}`);
+      if (!isDeliveryEvent(item)) {
+        this.options.publish({
+          to: 'orchestrator',
+          type: 'event',
+          body: { event: 'delivery_unconfirmed', agent: this.agent.name, id, pane: paneId, presses },
+        });
+      }
+    }
+    return waiting;
   }
 
   /** A pane that is not the agent's: one event while the same refusal lasts (wait() logs the reason once). */
@@ -234,7 +258,7 @@ class PaneSink implements Sink {
 }
 
 /** The events this sink sends itself: one of them failing to arrive must not cause another. */
-const DELIVERY_EVENTS = new Set(['delivery_refused']);
+const DELIVERY_EVENTS = new Set(['delivery_unconfirmed', 'delivery_refused']);
 
 function isDeliveryEvent(item: DeliveryItem): boolean {
   const { envelope } = item;
