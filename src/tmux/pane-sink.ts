@@ -45,7 +45,8 @@ const UNREAD_WINDOW_MS = 1500;
  * - refused (the pane does not carry the agent's `@bmad_agent` tag on the
  *   tmux server instance it was registered on — after a server restart `%0`
  *   may be someone else's pane): nothing is typed, `waiting` says why, and
- *   one `delivery_refused` event goes to `orchestrator` per pane and server.
+ *   one `delivery_refused` event goes to `orchestrator` while the same
+ *   refusal lasts (the reason names the tag and the server instance).
  *
  * An event about a delivery never causes another event: a `delivery_*`
  * event that is itself unconfirmed or refused (the orchestrator's own pane
