@@ -27,9 +27,11 @@ for (const mode of ['control', 'plain'] as const) {
       offset += Buffer.byteLength(line) + 1;
       return { offset: start, end: offset, line, envelope };
     };
-    const agent = (name: string, pane: string, extra: Partial<AgentRecord> = {}): AgentRecord => ({
-      name, deliver: 'tmux', tmux: pane, tmux_socket: tmux.socket, submit_delay: 5, registered: new Date().toISOString(), ...extra,
-    });
+    // Registered as `up` registers: the pane tagged for its agent (a missing pane cannot be).
+    const agent = (name: string, pane: string, extra: Partial<AgentRecord> = {}): AgentRecord => {
+      tmux.tryRun(['set-option', '-p', '-t', pane, '@bmad_agent', name]);
+      return { name, deliver: 'tmux', tmux: pane, tmux_socket: tmux.socket, submit_delay: 5, registered: new Date().toISOString(), ...extra };
+    };
 
     before(() => {
       previousMode = process.env.BMAD_TMUX_MODE;

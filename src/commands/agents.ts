@@ -1,5 +1,6 @@
 import { UsageError } from '../bus/errors.js';
 import { addAgent, readRegistry, removeAgent, type DeliveryMode } from '../bus/registry.js';
+import { assertName } from '../bus/names.js';
 import { openOrInitRoot, openRoot } from '../bus/root.js';
 import { journalEnd } from '../journal/segments.js';
 import { readLiveRouterStatus } from '../router/router-status.js';
@@ -47,11 +48,18 @@ export async function addAgentCommand(name: string, options: AddAgentOptions): P
     }
   }
   const socket = tmuxSocketOf(options);
+  assertName(name);
+  // Registering a pane claims it: the router types only into panes tagged for their agent, on the server they were tagged on.
+  const claimed = options.tmux ? await claimPane(socket, options.tmux, name) : undefined;
+  if (options.tmux && !claimed && (options.deliver === 'tmux' || options.deliver === 'both' || !options.deliver)) {
+    process.stderr.write(`bmad-bus: warning: no tmux pane ${options.tmux} to tag; messages wait until it carries @bmad_agent ${name}\n`);
+  }
   const record = await addAgent(layout, {
     name,
     ...(options.role ? { role: options.role } : {}),
     ...(options.tmux ? { tmux: options.tmux } : {}),
     ...(options.tmux && socket ? { tmux_socket: socket } : {}),
+    ...(claimed?.server ? { tmux_server: claimed.server } : {}),
     ...(options.deliver ? { deliver: options.deliver } : {}),
     ...(options.submit ? { submit: options.submit } : {}),
     ...(submitDelay !== undefined ? { submit_delay: submitDelay } : {}),
@@ -67,4 +75,15 @@ export async function addAgentCommand(name: string, options: AddAgentOptions): P
 export async function removeAgentCommand(name: string, options: GlobalOptions): Promise<void> {
   const layout = openRoot(rootOf(options));
   await removeAgent(layout, name);
+}
+
+async function claimPane(socket: string | undefined, target: string, name: string): Promise<{ server: string | undefined } | undefined> {
+  const { TmuxClient } = await import('../tmux/client.js');
+  const { tagPane } = await import('../tmux/pane-owner.js');
+  const client = new TmuxClient({ socket, mode: 'plain' });
+  try {
+    return await tagPane(client, target, name);
+  } finally {
+    client.close();
+  }
 }

@@ -5,6 +5,7 @@ import { openRoot } from '../bus/root.js';
 import { TmuxClient } from '../tmux/client.js';
 import { DEFAULT_EXEC_TIMEOUT_MS, execInPane, type ExecResult } from '../tmux/exec.js';
 import { resolvePaneId } from '../tmux/pane-info.js';
+import { shellCommandLine } from '../tmux/quote.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export interface ExecCommandOptions {
@@ -99,12 +100,17 @@ export function parseSpec(text: string): { agent: string; command: string } {
   return { agent: match[1]!, command: match[2]!.trim() };
 }
 
-function singleSpec(args: string[]): { agent: string; command: string } {
+/**
+ * `AGENT -- WORDS...`: one word is a shell command line as written
+ * (`-- 'make && make test'`); several words are a program and its arguments,
+ * each quoted for the shell, so `-- sh -c 'exit 3'` runs exactly those three words.
+ */
+export function singleSpec(args: string[]): { agent: string; command: string } {
   const [agent, ...words] = args;
   if (!agent || words.length === 0) {
     throw new UsageError("Expected `bmad-bus exec AGENT -- COMMAND...` (or --parallel 'AGENT: COMMAND' ...)");
   }
-  return { agent, command: words.join(' ') };
+  return { agent, command: words.length === 1 ? words[0]! : shellCommandLine(words) };
 }
 
 /** An agent's pane (its own tmux server), or a raw tmux target (`%12`, `session:window.pane`) on the selected server. */

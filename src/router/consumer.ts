@@ -159,7 +159,8 @@ export class Consumer {
       this.queue = [...rest, ...this.queue];
       this.queueBytes += rest.reduce((n, i) => n + i.line.length, 0);
     }
-    this.waiting = rest.length > 0 ? (result.waiting ?? 'waiting') : undefined;
+    // A sink may report a state with nothing left (a pane that took a message unconfirmed): status shows it until the next delivery.
+    this.waiting = rest.length > 0 ? (result.waiting ?? 'waiting') : result.waiting;
     if (rest.length > 0) this.retryLater(result.retryAfterMs ?? 250);
     else this.schedulePump();
   }

@@ -726,6 +726,6 @@ export class Router extends EventEmitter<RouterEvents> {
 }
 
 function paneSignature(agent: AgentRecord): string {
-  return JSON.stringify([agent.tmux, agent.tmux_socket, agent.submit, agent.submit_delay, agent.command, agent.template, agent.multiline, agent.deliver]);
+  return JSON.stringify([agent.tmux, agent.tmux_socket, agent.tmux_server, agent.submit, agent.submit_delay, agent.command, agent.template, agent.multiline, agent.deliver]);
 }
 

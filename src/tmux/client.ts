@@ -1,5 +1,6 @@
 import { TmuxError } from '../bus/errors.js';
 import { ControlClient } from './control-client.js';
+import { refuseCondition, type PaneOwner } from './pane-owner.js';
 import { runTmux } from './plain.js';
 import { DEFAULT_TMUX_TIMEOUT_MS } from './socket-args.js';
 
@@ -63,15 +64,43 @@ export class TmuxClient {
    * it, `-r` keeps LF, `-d` deletes the buffer), but never into a dead pane:
    * tmux 3.3a crashes — the whole server, every session of the user — on
    * `paste-buffer` into a pane whose program has exited (measured here:
-   * every time). The check and the paste run in one command, so the server
-   * decides both in the same turn of its event loop.
+   * every time). With an `owner`, never into a pane that is not the owner's
+   * either (pane-owner.ts). The check and the paste run in one command, so
+   * the server decides both in the same turn of its event loop.
+   *
+   * Resolves true when it pasted, false when the pane was refused (the buffer
+   * is deleted either way).
    */
-  async pasteBuffer(buffer: string, paneId: string): Promise<void> {
+  async pasteBuffer(buffer: string, paneId: string, owner?: PaneOwner): Promise<boolean> {
     if (!SAFE_BUFFER.test(buffer) || !PANE_ID.test(paneId)) {
       throw new TmuxError(`Refusing to paste buffer ${JSON.stringify(buffer)} into ${JSON.stringify(paneId)}: expected a pane id like %12`);
     }
+    const pasted = await this.guarded(paneId, owner, `paste-buffer -d -p -r -b ${buffer} -t ${paneId}`);
+    if (!pasted) await this.tryCommand(['delete-buffer', '-b', buffer]);
+    return pasted;
+  }
+
+  /**
+   * Presses one key (by name, never text) in a pane; with an `owner`, only if
+   * the pane is alive and the owner's, checked in the same command. Resolves
+   * false when refused.
+   */
+  async sendKey(paneId: string, key: string, owner?: PaneOwner): Promise<boolean> {
+    if (!owner) {
+      await this.command(['send-keys', '-t', paneId, key]);
+      return true;
+    }
+    if (!PANE_ID.test(paneId) || !KEY_NAME.test(key)) {
+      throw new TmuxError(`Refusing to send ${JSON.stringify(key)} to ${JSON.stringify(paneId)}: expected a pane id like %12 and a key name`);
+    }
+    return this.guarded(paneId, owner, `send-keys -t ${paneId} ${key}`);
+  }
+
+  /** Runs `action` only when refuseCondition(owner) is false for the pane, in one server-side if-shell. */
+  private async guarded(paneId: string, owner: PaneOwner | undefined, action: string): Promise<boolean> {
     // In control mode the command if-shell chooses is answered in a block of its own: two blocks.
-    await this.command(['if-shell', '-F', '-t', paneId, '#{pane_dead}', `delete-buffer -b ${buffer}`, `paste-buffer -d -p -r -b ${buffer} -t ${paneId}`], 2);
+    const out = await this.command(['if-shell', '-F', '-t', paneId, refuseCondition(owner), `display-message -p ${REFUSED}`, action], 2);
+    return !out.split('\n').includes(REFUSED);
   }
 
   /** Like command, but a failure is undefined (a pane that may be gone). */
@@ -149,6 +178,9 @@ function splitChunks(text: string): string[] {
 
 const SAFE_BUFFER = /^[A-Za-z0-9_.-]{1,100}$/;
 const PANE_ID = /^%\d+$/;
+const KEY_NAME = /^[A-Za-z0-9-]{1,32}$/;
+/** What a refused guarded command prints instead of acting. */
+const REFUSED = 'bmad-bus-refused';
 
 const shared = new Map<string, { client: TmuxClient; users: number }>();
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { TimeoutError, TmuxError } from '../bus/errors.js';
+import { ControlParser, type ControlEvent } from './control-parser.js';
 import { tmuxCommandLine } from './quote.js';
 import { DEFAULT_TMUX_TIMEOUT_MS, socketArgs, tmuxBinary } from './socket-args.js';
 
@@ -28,18 +29,16 @@ export interface ControlClientEvents {
  * anyone's windows) and `no-output` (so pane output is not streamed to us).
  * Without a session to attach to, `connect()` fails and callers fall back to
  * plain invocations. If the child outlives us by accident it still exits:
- * tmux ends a control client when its stdin closes.
+ * tmux ends a control client when its stdin closes. The protocol is read by
+ * ControlParser (control-parser.ts); this class does the I/O and matches
+ * answers to commands.
  */
 export class ControlClient extends EventEmitter<ControlClientEvents> {
   readonly socket: string | undefined;
   private readonly timeoutMs: number;
   private child: ChildProcessWithoutNullStreams | undefined;
   private readonly pending: Pending[] = [];
-  private buffered = '';
-  /** Output lines of the block being read; undefined outside our blocks. */
-  private block: string[] | undefined;
-  /** Inside a block that is not ours (the attach command's own block). */
-  private foreignBlock = false;
+  private readonly parser = new ControlParser();
   private closedReason: string | undefined;
   private readonly onParentExit = (): void => {
     this.child?.kill('SIGKILL');
@@ -65,7 +64,9 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     process.once('exit', this.onParentExit);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.setEncoding('utf8').on('data', (d: string) => this.onData(d));
+    child.stdout.on('data', (d: Buffer) => {
+      for (const event of this.parser.push(d)) this.onEvent(event);
+    });
     child.stdin.on('error', () => undefined); // EPIPE when tmux already left; 'exit' reports it
     child.on('error', (error) => this.shutdown(`tmux -C failed: ${error.message}`));
     child.on('exit', (code, signal) => {
@@ -98,50 +99,23 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     this.shutdown('closed');
   }
 
-  private onData(chunk: string): void {
-    this.buffered += chunk;
-    let newline: number;
-    while ((newline = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, newline);
-      this.buffered = this.buffered.slice(newline + 1);
-      this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-    }
-  }
-
-  private onLine(line: string): void {
-    if (this.block !== undefined || this.foreignBlock) {
-      const end = /^%(end|error) \d+ \d+ (\d+)$/.exec(line);
-      if (!end) {
-        this.block?.push(line);
-        return;
-      }
-      if (this.foreignBlock) {
-        this.foreignBlock = false;
-        return;
-      }
-      const pending = this.pending[0];
-      const lines = this.block!;
-      this.block = undefined;
-      if (!pending) return;
-      pending.output.push(...lines);
-      if (end[1] === 'end' && --pending.blocks > 0) return;
-      this.pending.shift();
-      clearTimeout(pending.timer);
-      const output = pending.output.join('\n');
-      if (end[1] === 'end') pending.resolve(output);
-      // A command that fails queues nothing: no further block comes for it.
-      else pending.reject(new TmuxError(`tmux ${pending.args[0]} failed: ${output.trim() || 'error'}`));
+  private onEvent(event: ControlEvent): void {
+    if (event.type === 'exit') {
+      this.shutdown(`tmux -C exited: ${event.reason || 'detached'}`);
       return;
     }
-    const begin = /^%begin \d+ \d+ (\d+)$/.exec(line);
-    if (begin) {
-      // Flag 1 marks a command this client sent; the attach command's own block has 0.
-      if ((Number(begin[1]) & 1) === 1) this.block = [];
-      else this.foreignBlock = true;
-      return;
-    }
-    if (line.startsWith('%exit')) this.shutdown(`tmux -C exited: ${line.slice(5).trim() || 'detached'}`);
-    // Other notifications (%session-changed, %window-add...) are not needed here.
+    // Notifications (%session-changed, %window-add...) are not needed here.
+    if (event.type !== 'block') return;
+    const pending = this.pending[0];
+    if (!pending) return;
+    pending.output.push(...event.lines);
+    if (event.ok && --pending.blocks > 0) return;
+    this.pending.shift();
+    clearTimeout(pending.timer);
+    const output = pending.output.join('\n');
+    if (event.ok) pending.resolve(output);
+    // A command that fails queues nothing: no further block comes for it.
+    else pending.reject(new TmuxError(`tmux ${pending.args[0]} failed: ${output.trim() || 'error'}`));
   }
 
   private shutdown(reason: string, timedOut = false): void {

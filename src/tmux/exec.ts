@@ -40,10 +40,15 @@ export interface ExecResult {
 export const DEFAULT_EXEC_TIMEOUT_MS = 30_000;
 const HISTORY_LIMIT_ARGS = ['-S', '-', '-E', '-'];
 
-/** The text pasted into the shell for `command` with markers for `nonce`. */
+/**
+ * The text pasted into the shell for `command` with markers for `nonce`. The
+ * command runs in a subshell, so an `exit` in it (or `set -e`, `exec`...)
+ * ends the subshell with its status, never the pane's shell; `cd` and
+ * variables do not outlive one exec either.
+ */
 export function wrapCommand(command: string, nonce: string): string {
-  // The group's closing brace on its own line: a trailing `# comment` or `&` in the command stays harmless.
-  return `printf 'BMADX-S-%s\\n' ${nonce}; { ${command}\n} ; printf '\\nBMADX-E-%s-%s\\n' ${nonce} "$?"`;
+  // The closing parenthesis on its own line: a trailing `# comment` or `&` in the command stays harmless.
+  return `printf 'BMADX-S-%s\\n' ${nonce}; ( ${command}\n) ; printf '\\nBMADX-E-%s-%s\\n' ${nonce} "$?"`;
 }
 
 export interface ParsedCapture {

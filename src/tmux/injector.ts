@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TmuxError } from '../bus/errors.js';
 import type { TmuxClient } from './client.js';
 import { captureRows, readPaneInfo, type PaneInfo } from './pane-info.js';
+import { ownerProblem, type PaneOwner } from './pane-owner.js';
 
 export interface InjectorOptions {
   client: TmuxClient;
@@ -15,6 +16,12 @@ export interface InjectorOptions {
   verifyWindowMs?: number | undefined;
   /** How many extra presses before giving up (the delivery is then unconfirmed). */
   maxResubmits?: number | undefined;
+  /**
+   * Whose pane this must be: nothing is typed into it (no paste, no key, not
+   * even leaving copy-mode) unless it carries the agent's tag on the server
+   * instance it was registered on (pane-owner.ts).
+   */
+  owner?: PaneOwner | undefined;
 }
 
 /** Defaults that work for a readline program; real agents set their own (Claude Code needs 300+ ms). */
@@ -29,8 +36,14 @@ export type InjectResult =
   | { status: 'confirmed'; presses: number }
   /** Pasted and submitted, but the text still sat in the input line after every press. */
   | { status: 'unconfirmed'; presses: number }
-  /** Not delivered (pane missing, dead, a tmux error); safe to try again later. */
-  | { status: 'failed'; reason: string };
+  /** Not delivered (pane missing, dead, not the owner's, a tmux error); safe to try again later. `refused`: not the owner's pane. */
+  | { status: 'failed'; reason: string; refused?: true };
+
+/** Why a pane cannot be typed into now; `refused` when it is not the owner's pane. */
+export interface NotReady {
+  reason: string;
+  refused?: true;
+}
 
 let bufferSeq = 0;
 
@@ -53,6 +66,7 @@ export class PaneInjector {
   private readonly submitDelayMs: number;
   private readonly verifyWindowMs: number;
   private readonly maxResubmits: number;
+  private readonly owner: PaneOwner | undefined;
 
   constructor(options: InjectorOptions) {
     this.client = options.client;
@@ -62,13 +76,16 @@ export class PaneInjector {
     this.submitDelayMs = options.submitDelayMs ?? DEFAULT_SUBMIT_DELAY_MS;
     this.verifyWindowMs = options.verifyWindowMs ?? Math.max(400, this.submitDelayMs * 2);
     this.maxResubmits = options.maxResubmits ?? DEFAULT_MAX_RESUBMITS;
+    this.owner = options.owner;
   }
 
   /** Checks the pane and takes it out of copy-mode; a reason when it cannot be typed into. */
-  async prepare(): Promise<{ info: PaneInfo } | { reason: string }> {
+  async prepare(): Promise<{ info: PaneInfo } | NotReady> {
     const info = await readPaneInfo(this.client, this.paneId);
     if (!info) return { reason: 'pane dead/missing' };
     if (info.dead) return { reason: 'pane dead/missing' };
+    const problem = this.owner ? ownerProblem(info, this.owner) : undefined;
+    if (problem) return { reason: problem, refused: true };
     if (info.inMode) {
       // A pane in copy-mode swallows keys: leave the mode first.
       await this.client.tryCommand(['send-keys', '-X', '-t', this.paneId, 'cancel']);
@@ -83,11 +100,12 @@ export class PaneInjector {
   /** Pastes and submits `text` (already rendered and sanitised). */
   async inject(text: string): Promise<InjectResult> {
     const ready = await this.prepare();
-    if ('reason' in ready) return { status: 'failed', reason: ready.reason };
+    if ('reason' in ready) return { status: 'failed', ...ready };
     const buffer = `bmad-bus-${process.pid}-${++bufferSeq}`;
     try {
       await this.client.setBuffer(buffer, text);
-      await this.client.pasteBuffer(buffer, this.paneId);
+      // The server checks again in the same command as the paste: the pane may have died or changed hands since prepare().
+      if (!(await this.client.pasteBuffer(buffer, this.paneId, this.owner))) return this.refusedNow();
     } catch (error) {
       await this.client.tryCommand(['delete-buffer', '-b', buffer]);
       return { status: 'failed', reason: `paste failed: ${(error as Error).message}` };
@@ -98,7 +116,7 @@ export class PaneInjector {
     const tail = tailOf(text);
     for (let presses = 1; ; presses++) {
       try {
-        await this.client.command(['send-keys', '-t', this.paneId, this.submitKey]);
+        if (!(await this.client.sendKey(this.paneId, this.submitKey, this.owner))) return this.refusedNow();
       } catch (error) {
         return { status: 'failed', reason: `submit failed: ${(error as Error).message}` };
       }
@@ -108,6 +126,13 @@ export class PaneInjector {
       if (presses > this.maxResubmits) return { status: 'unconfirmed', presses };
       before = outcome;
     }
+  }
+
+  /** A guarded paste or key was refused by the server: say why, as prepare() would. */
+  private async refusedNow(): Promise<InjectResult> {
+    const again = await this.prepare();
+    if ('reason' in again) return { status: 'failed', ...again };
+    return { status: 'failed', reason: 'pane dead/missing' };
   }
 
   /** Polls the screen until the submit shows; returns the last snapshot when it did not within the window. */

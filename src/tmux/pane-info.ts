@@ -13,13 +13,23 @@ export interface PaneInfo {
   cursorY: number;
   /** `@bmad_hold` (ms since the epoch): the supervisor is restoring the agent; nothing else types into it until then. */
   holdUntil: number;
+  /** `@bmad_agent`: the agent the pane was made for ('' when untagged). */
+  agentTag: string;
+  /** The tmux server instance answering (`<pid>:<start_time>`, as server-instance.ts). */
+  server: string;
 }
 
 /** The pane option the supervisor sets while it restarts an agent and pastes its restore prompt. */
 export const HOLD_OPTION = '@bmad_hold';
+/** The pane option naming the agent a pane belongs to (`up`, the supervisor, `restore` and `agents add --tmux` set it). */
+export const AGENT_OPTION = '@bmad_agent';
 
 const SEP = '\u001f';
-const INFO_FORMAT = ['#{pane_id}', '#{pane_dead}', '#{pane_in_mode}', '#{pane_current_command}', '#{pane_pid}', '#{cursor_x}', '#{cursor_y}', `#{${HOLD_OPTION}}`].join(SEP);
+// The tag and the server instance ride on the read the injector makes before every message anyway: checking a pane's owner costs no round trip.
+const INFO_FORMAT = [
+  '#{pane_id}', '#{pane_dead}', '#{pane_in_mode}', '#{pane_current_command}', '#{pane_pid}', '#{cursor_x}', '#{cursor_y}', `#{${HOLD_OPTION}}`,
+  `#{${AGENT_OPTION}}`, '#{pid}:#{start_time}',
+].join(SEP);
 
 /**
  * Reads a pane's state; undefined when it does not exist. `target` must be a
@@ -29,7 +39,7 @@ const INFO_FORMAT = ['#{pane_id}', '#{pane_dead}', '#{pane_in_mode}', '#{pane_cu
 export async function readPaneInfo(client: TmuxClient, paneId: string): Promise<PaneInfo | undefined> {
   const out = await client.tryCommand(['display-message', '-p', '-t', paneId, INFO_FORMAT]);
   if (out === undefined) return undefined;
-  const [id, dead, mode, command, pid, cursorX, cursorY, hold] = out.split(SEP);
+  const [id, dead, mode, command, pid, cursorX, cursorY, hold, agentTag, server] = out.split(SEP);
   if (!id || id !== paneId) return undefined;
   return {
     id,
@@ -40,6 +50,8 @@ export async function readPaneInfo(client: TmuxClient, paneId: string): Promise<
     cursorX: Number(cursorX ?? 0),
     cursorY: Number(cursorY ?? 0),
     holdUntil: Number(hold) || 0,
+    agentTag: agentTag ?? '',
+    server: server ?? '',
   };
 }
 

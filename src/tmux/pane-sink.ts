@@ -3,6 +3,7 @@ import type { DeliveryItem, DeliveryResult, Sink } from '../router/sink.js';
 import { acquireTmuxClient, releaseTmuxClient, type TmuxClient } from './client.js';
 import { PaneInjector } from './injector.js';
 import { readPaneInfo, resolvePaneId, shellMismatch } from './pane-info.js';
+import { ownerProblem, type PaneOwner } from './pane-owner.js';
 import { renderMessage, type MultilineMode } from './render.js';
 
 export interface PaneSinkOptions {
@@ -39,7 +40,17 @@ const UNREAD_WINDOW_MS = 1500;
  *   pile a second copy into the same input line, but never reported as done:
  *   an `event` (`delivery_unconfirmed`) goes to `orchestrator` from `router`,
  *   the batch stops there, and `waiting` shows it until the next delivery is
- *   confirmed.
+ *   confirmed. One event per spell: while deliveries stay unconfirmed, the
+ *   repeats are counted in `waiting` and logged once, not sent again;
+ * - refused (the pane does not carry the agent's `@bmad_agent` tag on the
+ *   tmux server instance it was registered on — after a server restart `%0`
+ *   may be someone else's pane): nothing is typed, `waiting` says why, and
+ *   one `delivery_refused` event goes to `orchestrator` while the same
+ *   refusal lasts (the reason names the tag and the server instance).
+ *
+ * An event about a delivery never causes another event: a `delivery_*`
+ * event that is itself unconfirmed or refused (the orchestrator's own pane
+ * never confirms) is only logged and shown in `waiting`.
  */
 export function createPaneSink(agent: AgentRecord, options: PaneSinkOptions): Sink {
   return new PaneSink(agent, options);
@@ -59,11 +70,17 @@ class PaneSink implements Sink {
   /** Recently confirmed messages, and the pid of the program that took them. */
   private recent: Array<{ offset: number; at: number }> = [];
   private lastPid: number | undefined;
+  private readonly owner: PaneOwner;
+  /** The current spell of unconfirmed deliveries: reported once, counted after. */
+  private unconfirmed: { count: number; since: number } | undefined;
+  /** `pane|reason` of the refusal last reported: one event per pane, tag and server instance. */
+  private refusedKey: string | undefined;
 
   constructor(agent: AgentRecord, options: PaneSinkOptions) {
     this.agent = agent;
     this.options = options;
     this.client = acquireTmuxClient(agent.tmux_socket ?? options.socket);
+    this.owner = { agent: agent.name, server: agent.tmux_server };
   }
 
   onWake(wake: () => void): void {
@@ -86,7 +103,11 @@ class PaneSink implements Sink {
     const multiline: MultilineMode = this.agent.multiline ?? 'join';
     for (let i = 0; i < items.length; i++) {
       const ready = await injector.prepare();
-      if ('reason' in ready) return this.rewound(this.wait(i, ready.reason));
+      if ('reason' in ready) {
+        if (ready.refused) this.reportRefused(injector.paneId, items[i]!, ready.reason);
+        return this.rewound(this.wait(i, ready.reason));
+      }
+      this.refusedKey = undefined;
       // The supervisor is restarting the agent: its restore prompt goes first, then the backlog.
       if (ready.info.holdUntil > Date.now()) return this.rewound(this.wait(i, 'held: the supervisor is restoring the agent'));
       if (this.lastPid !== undefined && ready.info.pid !== this.lastPid) {
@@ -100,22 +121,59 @@ class PaneSink implements Sink {
       if (mismatch) return this.wait(i, mismatch);
       const envelope = items[i]!.envelope;
       const result = await injector.inject(renderMessage(envelope, this.agent.template, multiline));
-      if (result.status === 'failed') return this.rewound(this.wait(i, result.reason));
+      if (result.status === 'failed') {
+        if (result.refused) this.reportRefused(injector.paneId, items[i]!, result.reason);
+        return this.rewound(this.wait(i, result.reason));
+      }
       this.remember(items[i]!.offset);
       if (result.status === 'unconfirmed') {
-        const waiting = `unconfirmed: ${envelope.id} still in the input line after ${result.presses} presses of ${this.agent.submit ?? 'Enter'}`;
-        this.options.log(`tmux ${this.agent.name}: ${waiting}`);
-        this.options.publish({
-          to: 'orchestrator',
-          type: 'event',
-          body: { event: 'delivery_unconfirmed', agent: this.agent.name, id: envelope.id, pane: injector.paneId, presses: result.presses },
-        });
+        const waiting = this.reportUnconfirmed(injector.paneId, items[i]!, result.presses);
         this.lastWaiting = waiting;
         return { delivered: i + 1, waiting, retryAfterMs: RETRY_MS };
+      }
+      if (this.unconfirmed) {
+        this.options.log(`tmux ${this.agent.name}: submits confirmed again, after ${this.unconfirmed.count} unconfirmed since ${new Date(this.unconfirmed.since).toISOString()}`);
+        this.unconfirmed = undefined;
       }
     }
     this.lastWaiting = undefined;
     return { delivered: items.length };
+  }
+
+  /** The first unconfirmed delivery of a spell is logged and sent as an event; the rest are counted. Returns `waiting`. */
+  private reportUnconfirmed(paneId: string, item: DeliveryItem, presses: number): string {
+    const id = item.envelope.id;
+    const first = !this.unconfirmed;
+    this.unconfirmed ??= { count: 0, since: Date.now() };
+    this.unconfirmed.count++;
+    const key = this.agent.submit ?? 'Enter';
+    const spell = this.unconfirmed.count > 1 ? ` (${this.unconfirmed.count} unconfirmed since ${new Date(this.unconfirmed.since).toISOString()})` : '';
+    const waiting = `unconfirmed: ${id} still in the input line after ${presses} presses of ${key}${spell}`;
+    if (first) {
+      this.options.log(`tmux ${this.agent.name}: ${waiting}`);
+      if (!isDeliveryEvent(item)) {
+        this.options.publish({
+          to: 'orchestrator',
+          type: 'event',
+          body: { event: 'delivery_unconfirmed', agent: this.agent.name, id, pane: paneId, presses },
+        });
+      }
+    }
+    return waiting;
+  }
+
+  /** A pane that is not the agent's: one event while the same refusal lasts (wait() logs the reason once). */
+  private reportRefused(paneId: string, item: DeliveryItem, reason: string): void {
+    // The reason names the pane's tag and, for a server mismatch, the server instance.
+    const key = `${paneId}|${reason}`;
+    if (key === this.refusedKey) return;
+    this.refusedKey = key;
+    if (isDeliveryEvent(item)) return;
+    this.options.publish({
+      to: 'orchestrator',
+      type: 'event',
+      body: { event: 'delivery_refused', agent: this.agent.name, id: item.envelope.id, pane: paneId, reason },
+    });
   }
 
   private remember(offset: number): void {
@@ -151,6 +209,7 @@ class PaneSink implements Sink {
       paneId,
       submitKey: this.agent.submit,
       submitDelayMs: this.agent.submit_delay,
+      owner: this.owner,
     });
     return this.injector;
   }
@@ -192,9 +251,19 @@ class PaneSink implements Sink {
       const paneId = await resolvePaneId(this.client, target);
       if (!paneId) return false;
       const info = await readPaneInfo(this.client, paneId);
-      return Boolean(info && !info.dead && info.holdUntil <= Date.now() && !shellMismatch(info, this.agent.command));
+      return Boolean(info && !info.dead && !ownerProblem(info, this.owner) && info.holdUntil <= Date.now() && !shellMismatch(info, this.agent.command));
     } catch {
       return false;
     }
   }
+}
+
+/** The events this sink sends itself: one of them failing to arrive must not cause another. */
+const DELIVERY_EVENTS = new Set(['delivery_unconfirmed', 'delivery_refused']);
+
+function isDeliveryEvent(item: DeliveryItem): boolean {
+  const { envelope } = item;
+  if (envelope.type !== 'event' || envelope.from !== 'router') return false;
+  const body = envelope.body as { event?: unknown } | null;
+  return typeof body === 'object' && body !== null && DELIVERY_EVENTS.has(String(body.event));
 }

@@ -20,3 +20,17 @@ export function quoteTmuxArg(arg: string): string {
 export function tmuxCommandLine(args: string[]): string {
   return args.map(quoteTmuxArg).join(' ');
 }
+
+/** Words a POSIX shell reads as themselves, left bare so a command line stays readable. */
+const SHELL_SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** Quotes one word for a POSIX shell (sh, bash, zsh...): single quotes, `'` as `'\''`. */
+export function quoteShellWord(word: string): string {
+  if (SHELL_SAFE.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** An argv as one shell command line that runs exactly those words. */
+export function shellCommandLine(words: readonly string[]): string {
+  return words.map(quoteShellWord).join(' ');
+}
