@@ -75,6 +75,10 @@ export async function restoreCommand(name: string, options: GlobalOptions & Rest
     printJson(result);
     return;
   }
+  if (result.alreadyRestored) {
+    printLine(`already restored: the supervisor rebuilt ${result.sessions.join(', ')} from this checkpoint after the tmux server died; nothing to do`);
+    return;
+  }
   printLine(`restored ${result.sessions.length} sessions (${result.sessions.join(', ')}), ${result.panes.length} panes; ${result.agents.length} agents registered`);
   if (result.prompted.length > 0) printLine(`restore prompt typed for ${result.prompted.join(', ')}`);
   for (const s of result.skipped) printLine(`no restore prompt for ${s.agent}: ${s.reason}`);

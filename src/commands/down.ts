@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { openRoot } from '../bus/root.js';
-import { down } from '../tmux/down.js';
+import { down } from '../team/down.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export async function downCommand(file: string | undefined, options: GlobalOptions & { all?: boolean; json?: boolean }): Promise<void> {

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openOrInitRoot } from '../bus/root.js';
 import { loadTopology } from '../team/topology.js';
-import { up } from '../tmux/up.js';
+import { up } from '../team/up.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/bmad-bus');

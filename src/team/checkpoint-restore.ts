@@ -1,19 +1,20 @@
 import fs from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SessionExistsError, TmuxError, UnknownAgentError } from '../bus/errors.js';
+import path from 'node:path';
+import { BusError, SessionExistsError, UnknownAgentError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
-import { addAgent, readRegistry, removeAgent, setGroups, type AgentInput, type AgentRecord } from '../bus/registry.js';
+import { addAgent, readRegistry, removeAgent, setGroups, type AgentInput } from '../bus/registry.js';
 import { inboxConsumer, tmuxConsumer } from '../journal/cursors.js';
+import { acquireProcessLock } from '../journal/writer-lock.js';
 import { BIN, startDaemon } from '../router/daemon-control.js';
 import { readLiveRouterStatus } from '../router/router-status.js';
 import { TmuxClient } from '../tmux/client.js';
-import { PaneInjector } from '../tmux/injector.js';
-import { readPaneInfo, shellMismatch } from '../tmux/pane-info.js';
 import { runTmux, tryTmux } from '../tmux/plain.js';
-import { LINE_BREAK_MARK } from '../tmux/render.js';
-import { sanitizeText } from '../tmux/sanitize.js';
-import { saveTeam, type TeamRecord } from '../tmux/team-state.js';
+import { serverInstance } from '../tmux/server-instance.js';
+import { readTeamState, saveTeam, type TeamRecord } from '../tmux/team-state.js';
 import { readCheckpoint, type Checkpoint, type CheckpointPane, type CheckpointSession } from './checkpoint-model.js';
+import { endPaneProcesses, panesOf } from './pane-processes.js';
+import { startSession, startSplit, startWindow, type PaneStart, type TmuxRun } from './pane-start.js';
+import { typeRestorePrompt } from './restore-prompt.js';
 
 export interface RestoreOptions {
   /** tmux `-L` socket to rebuild on; default the checkpoint's. */
@@ -27,6 +28,8 @@ export interface RestoreOptions {
   /** How long to wait for an agent's program before giving up on its prompt (default 10 s). */
   readyTimeoutMs?: number | undefined;
   print?: ((line: string) => void) | undefined;
+  /** Set by the supervisor's recovery after a tmux server death (a later `restore` of the same checkpoint is then a no-op). */
+  recovery?: boolean | undefined;
 }
 
 export interface RestoreResult {
@@ -41,11 +44,17 @@ export interface RestoreResult {
   skipped: Array<{ agent: string; reason: string }>;
   /** Windows whose saved layout tmux refused (they got `tiled`). */
   layoutWarnings: string[];
+  /** True when nothing was done: the supervisor had already rebuilt this checkpoint's sessions on this tmux server, after a server death. */
+  alreadyRestored?: boolean;
   router?: { pid: number; alreadyRunning: boolean };
 }
 
 const SEP = '\u001f';
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
+/** How long the program's screen must stay the same before its prompt is typed. */
+const PROMPT_SETTLE_MS = 300;
+/** A restore waits this long for another restore (the supervisor's recovery) to finish. */
+const RESTORE_LOCK_WAIT_MS = 120_000;
 
 /**
  * Rebuilds what a checkpoint describes: the sessions, windows and panes with
@@ -60,10 +69,43 @@ const DEFAULT_READY_TIMEOUT_MS = 10_000;
  * await restoreCheckpoint(layout, findCheckpoint('latest'), { socket: 'team' });
  */
 export async function restoreCheckpoint(layout: Layout, file: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  return withRestoreLock(layout, () => restoreLocked(layout, file, options));
+}
+
+/**
+ * One rebuild of a team at a time per bus: the supervisor's recovery after a
+ * server death and a `restore` typed meanwhile must not both build (the
+ * second then finds the first's sessions and knows they are restored).
+ */
+export async function withRestoreLock<T>(layout: Layout, work: () => Promise<T>): Promise<T> {
+  const lock = await acquireProcessLock(
+    path.join(layout.stateDir, 'restore'),
+    () => new BusError(`Another restore of this bus is still running (${layout.root})`),
+    { waitMs: RESTORE_LOCK_WAIT_MS },
+  );
+  try {
+    return await work();
+  } finally {
+    await lock.release();
+  }
+}
+
+async function restoreLocked(layout: Layout, file: string, options: RestoreOptions): Promise<RestoreResult> {
   const checkpoint = readCheckpoint(file);
   const socket = options.socket ?? checkpoint.socket;
-  const live = new Set((await tryTmux(['list-sessions', '-F', '#{session_name}'], { socket }))?.split('\n').filter(Boolean) ?? []);
+  const live = new Map(
+    ((await tryTmux(['list-sessions', '-F', `#{session_name}${SEP}#{session_id}`], { socket }))?.split('\n').filter(Boolean) ?? []).map((line) => {
+      const [name, id] = line.split(SEP);
+      return [name!, id!] as const;
+    }),
+  );
   const clashing = checkpoint.sessions.map((s) => s.name).filter((n) => live.has(n));
+  const instance = await currentInstance(socket);
+  if (clashing.length > 0 && !options.force && restoredHere(layout, file, clashing, live, instance)) {
+    return {
+      file, ...(socket ? { socket } : {}), sessions: clashing, panes: [], agents: [], prompted: [], skipped: [], layoutWarnings: [], alreadyRestored: true,
+    };
+  }
   if (clashing.length > 0) {
     if (!options.force) {
       throw new SessionExistsError(
@@ -72,7 +114,10 @@ export async function restoreCheckpoint(layout: Layout, file: string, options: R
       );
     }
     await unregisterClashing(layout, checkpoint, clashing, socket);
-    for (const name of clashing) await runTmux(['kill-session', '-t', `=${name}`], { socket });
+    for (const name of clashing) {
+      await endPaneProcesses(await panesOf((args) => tryTmux(args, { socket }), `=${name}`, 'session'));
+      await runTmux(['kill-session', '-t', `=${name}`], { socket });
+    }
   }
 
   const result: RestoreResult = {
@@ -81,13 +126,15 @@ export async function restoreCheckpoint(layout: Layout, file: string, options: R
   const teamRecords = new Map<string, TeamRecord>();
   const agentPanes: Array<{ pane: CheckpointPane; id: string }> = [];
   for (const session of checkpoint.sessions) {
-    const built = await buildSession(session, checkpoint, layout, socket, result);
+    const built = await buildSession(session, layout, socket, result);
     result.sessions.push(session.name);
     const teamFile = session.team ?? `checkpoint:${file}`;
     const record = teamRecords.get(teamFile) ?? {
       file: teamFile,
       name: checkpoint.teams.find((t) => t.file === session.team)?.name ?? 'restored',
       ...(socket ? { socket } : {}),
+      restored_from: file,
+      ...(options.recovery ? { recovered: true } : {}),
       updated: new Date().toISOString(),
       sessions: [], windows: [], panes: [], agents: [],
     };
@@ -107,10 +154,13 @@ export async function restoreCheckpoint(layout: Layout, file: string, options: R
     teamRecords.set(teamFile, record);
   }
 
-  // Each agent: its program up, its restore prompt typed, then registered — so the backlog follows the prompt.
+  // The server the panes are on now (the first new session starts one if none ran, or if --force killed the last).
   const client = new TmuxClient({ socket, mode: 'plain' });
+  const server = await serverInstance(client);
+  for (const record of teamRecords.values()) if (server) record.tmux_server = server;
+  // Each agent: its program up, its restore prompt typed, then registered — so the backlog follows the prompt.
   try {
-    await Promise.all(agentPanes.map(({ pane, id }) => reviveAgent(layout, checkpoint, pane, id, socket, client, options, result)));
+    await Promise.all(agentPanes.map(({ pane, id }) => reviveAgent(layout, checkpoint, pane, id, socket, server, client, options, result)));
   } finally {
     client.close();
   }
@@ -155,8 +205,8 @@ interface BuiltSession {
   panes: Array<{ pane: CheckpointPane; id: string; window: string }>;
 }
 
-async function buildSession(session: CheckpointSession, checkpoint: Checkpoint, layout: Layout, socket: string | undefined, result: RestoreResult): Promise<BuiltSession> {
-  const tmux = (args: string[]) => runTmux(args, { socket });
+async function buildSession(session: CheckpointSession, layout: Layout, socket: string | undefined, result: RestoreResult): Promise<BuiltSession> {
+  const tmux: TmuxRun = (args) => runTmux(args, { socket });
   const built: BuiltSession = { sessionId: '', windows: new Map(), panes: [] };
   const width = Math.max(80, ...session.windows.map((w) => w.width));
   const height = Math.max(24, ...session.windows.map((w) => w.height));
@@ -166,25 +216,25 @@ async function buildSession(session: CheckpointSession, checkpoint: Checkpoint, 
     let windowId: string;
     let firstId: string;
     if (n === 0 || built.sessionId === '') {
-      const out = await tmux(['new-session', '-d', '-P', '-F', `#{session_id}${SEP}#{window_id}${SEP}#{pane_id}${SEP}#{window_index}`,
-        '-s', session.name, '-n', window.name, '-x', String(width), '-y', String(height), ...startArgs(first, checkpoint, layout, socket)]);
-      const [sid, wid, pid, index] = out.split(SEP);
-      built.sessionId = sid!;
-      windowId = wid!;
-      firstId = pid!;
+      const made = await startSession(
+        tmux, { session: session.name, window: window.name, width, height, remainOnExit: window.remain_on_exit }, restoredPaneStart(first, layout, socket),
+      );
+      built.sessionId = made.sessionId;
+      windowId = made.windowId;
+      firstId = made.paneId;
       // Keep the window's number: people and scripts address windows as session:N.
-      if (Number(index) !== window.index) await tryTmux(['move-window', '-s', windowId, '-t', `${built.sessionId}:${window.index}`], { socket });
+      if (made.windowIndex !== window.index) await tryTmux(['move-window', '-s', windowId, '-t', `${built.sessionId}:${window.index}`], { socket });
     } else {
-      const out = await tmux(['new-window', '-d', '-P', '-F', `#{window_id}${SEP}#{pane_id}`, '-t', `${built.sessionId}:${window.index}`, '-n', window.name,
-        ...startArgs(first, checkpoint, layout, socket)]);
-      [windowId, firstId] = out.split(SEP) as [string, string];
+      const made = await startWindow(
+        tmux, { target: `${built.sessionId}:${window.index}`, window: window.name, remainOnExit: window.remain_on_exit }, restoredPaneStart(first, layout, socket),
+      );
+      windowId = made.windowId;
+      firstId = made.paneId;
     }
-    // Before anything can exit: a crashed agent's pane stays visible, as `up` makes it.
-    if (window.remain_on_exit) await tmux(['set-option', '-w', '-t', windowId, 'remain-on-exit', 'on']);
     built.windows.set(window.index, windowId);
     const ids = [firstId];
     for (const pane of rest) {
-      ids.push(await tmux(['split-window', '-d', '-P', '-F', '#{pane_id}', '-t', windowId, ...startArgs(pane, checkpoint, layout, socket)]));
+      ids.push(await startSplit(tmux, windowId, restoredPaneStart(pane, layout, socket)));
       // Rebalance after each split so the next one has room.
       await tmux(['select-layout', '-t', windowId, 'tiled']);
     }
@@ -193,7 +243,6 @@ async function buildSession(session: CheckpointSession, checkpoint: Checkpoint, 
     }
     for (const [i, pane] of window.panes.entries()) {
       const id = ids[i]!;
-      await tagPane(id, pane, socket);
       if (pane.active) await tryTmux(['select-pane', '-t', id], { socket });
       built.panes.push({ pane, id, window: window.name });
       result.panes.push({ session: session.name, window: window.name, index: pane.index, old: pane.id, id, ...(pane.agent ? { agent: pane.agent } : {}) });
@@ -203,23 +252,44 @@ async function buildSession(session: CheckpointSession, checkpoint: Checkpoint, 
   return built;
 }
 
-async function tagPane(id: string, pane: CheckpointPane, socket: string | undefined): Promise<void> {
-  const set = (name: string, value: string) => runTmux(['set-option', '-p', '-t', id, name, value], { socket });
-  if (pane.key) await set('@bmad_pane', pane.key);
-  if (pane.agent) await set('@bmad_agent', pane.agent);
-  if (pane.label) await set('@bmad_title', pane.label);
-  if (pane.title) await runTmux(['select-pane', '-t', id, '-T', pane.title], { socket });
-}
-
-/** `-c cwd -e K=V... [command]`, with the bus's own variables pointing at this bus and server. */
-function startArgs(pane: CheckpointPane, _checkpoint: Checkpoint, layout: Layout, socket: string | undefined): string[] {
+/** A checkpoint pane's start, with the bus's own variables pointing at this bus and server (pane-start.ts starts it). */
+function restoredPaneStart(pane: CheckpointPane, layout: Layout, socket: string | undefined): PaneStart {
   const env = { ...pane.env };
   if ('BMAD_BUS_DIR' in env) env.BMAD_BUS_DIR = layout.root;
   if ('BMAD_BUS_BIN' in env) env.BMAD_BUS_BIN = BIN;
   if (socket && ('BMAD_TMUX_SOCKET' in env || 'BMAD_BUS_DIR' in env)) env.BMAD_TMUX_SOCKET = socket;
   else if (!socket) delete env.BMAD_TMUX_SOCKET;
-  const cwd = pane.cwd && fs.existsSync(pane.cwd) ? ['-c', pane.cwd] : [];
-  return [...cwd, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(pane.command ? [pane.command] : [])];
+  // Only an agent's pane has an agent identity (checkpoints taken while helper panes inherited one included).
+  if (!pane.agent) delete env.BMAD_AGENT;
+  return {
+    cwd: pane.cwd && fs.existsSync(pane.cwd) ? pane.cwd : undefined,
+    env,
+    command: pane.command,
+    tags: { key: pane.key, agent: pane.agent, label: pane.label, title: pane.title },
+  };
+}
+
+/** The tmux server instance on the socket, undefined when none runs. */
+async function currentInstance(socket: string | undefined): Promise<string | undefined> {
+  const client = new TmuxClient({ socket, mode: 'plain' });
+  try {
+    return await serverInstance(client);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * True when every clashing session is one the supervisor's recovery made
+ * from this same checkpoint on this very tmux server (same ids, same server
+ * instance), after a server death: the checkpoint is restored already, so
+ * there is nothing to do and nothing to refuse. (Restoring over sessions a
+ * `restore` made is refused, as over any live session.)
+ */
+function restoredHere(layout: Layout, file: string, clashing: string[], live: Map<string, string>, instance: string | undefined): boolean {
+  if (!instance) return false;
+  const teams = Object.values(readTeamState(layout).teams).filter((t) => t.recovered === true && t.restored_from === file && t.tmux_server === instance);
+  return clashing.every((name) => teams.some((t) => t.sessions.some((s) => s.name === name && s.id === live.get(name))));
 }
 
 /** Where an agent's delivery resumes: the least advanced of its consumers at checkpoint time. */
@@ -230,47 +300,25 @@ export function resumePosition(checkpoint: Checkpoint, agent: string): number {
 }
 
 async function reviveAgent(
-  layout: Layout, checkpoint: Checkpoint, pane: CheckpointPane, paneId: string, socket: string | undefined,
+  layout: Layout, checkpoint: Checkpoint, pane: CheckpointPane, paneId: string, socket: string | undefined, server: string | undefined,
   client: TmuxClient, options: RestoreOptions, result: RestoreResult,
 ): Promise<void> {
   const name = pane.agent!;
   const saved = checkpoint.agents[name];
-  if (saved && options.prompt !== false && saved.restore_prompt && (saved.deliver === 'tmux' || saved.deliver === 'both')) {
-    const outcome = await typePrompt(client, paneId, saved, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
-    if (outcome === true) result.prompted.push(name);
-    else result.skipped.push({ agent: name, reason: outcome });
+  if (saved && options.prompt !== false && saved.restore_prompt) {
+    const timeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    const outcome = await typeRestorePrompt(client, paneId, saved, saved.restore_prompt, { settleMs: Math.max(PROMPT_SETTLE_MS, saved.submit_delay ?? 0), timeoutMs });
+    if (outcome.status === 'typed') result.prompted.push(name);
+    else result.skipped.push({ agent: name, reason: outcome.reason });
   }
   if (!saved) {
     result.skipped.push({ agent: name, reason: 'not in the checkpoint registry: not registered' });
     return;
   }
-  const { registered: _registered, status: _status, tmux_socket: _socket, since: _since, ...rest } = saved;
-  const input: AgentInput = { ...rest, tmux: paneId, ...(socket ? { tmux_socket: socket } : {}), since: resumePosition(checkpoint, name) };
+  const { registered: _registered, status: _status, tmux_socket: _socket, tmux_server: _server, since: _since, ...rest } = saved;
+  const input: AgentInput = {
+    ...rest, tmux: paneId, ...(socket ? { tmux_socket: socket } : {}), ...(server ? { tmux_server: server } : {}), since: resumePosition(checkpoint, name),
+  };
   await addAgent(layout, input);
   result.agents.push(name);
-}
-
-/** Waits until the agent's program runs in the pane, then pastes and submits its restore prompt. */
-async function typePrompt(client: TmuxClient, paneId: string, agent: AgentRecord, readyTimeoutMs: number): Promise<true | string> {
-  const deadline = Date.now() + readyTimeoutMs;
-  for (;;) {
-    const info = await readPaneInfo(client, paneId);
-    if (!info || info.dead) return 'pane died before the prompt';
-    // A bare shell where the agent's program was expected would run the prompt as a command.
-    if (!shellMismatch(info, agent.command)) break;
-    if (Date.now() > deadline) return `its program did not start within ${Math.round(readyTimeoutMs / 1000)}s`;
-    await sleep(100);
-  }
-  // Give the program a moment to set its terminal up (readline, raw mode) before typing.
-  await sleep(Math.max(200, agent.submit_delay ?? 0));
-  const text = sanitizeText(agent.restore_prompt!);
-  const rendered = agent.multiline === 'keep' ? text : text.split('\n').join(LINE_BREAK_MARK);
-  try {
-    const injector = new PaneInjector({ client, paneId, submitKey: agent.submit, submitDelayMs: agent.submit_delay });
-    const outcome = await injector.inject(rendered);
-    return outcome.status === 'failed' ? outcome.reason : true;
-  } catch (error) {
-    if (error instanceof TmuxError) return error.message;
-    throw error;
-  }
 }

@@ -54,12 +54,15 @@ export function setAgentStatus(layout: Layout, name: string, status: AgentHealth
   });
 }
 
-/** Points an agent at its new pane (after the old one vanished and was made again). */
-export function setAgentPane(layout: Layout, name: string, paneId: string): Promise<void> {
+/** Points an agent at its new pane (after the old one vanished and was made again) on the tmux server instance it was made on. */
+export function setAgentPane(layout: Layout, name: string, paneId: string, server: string | undefined): Promise<void> {
   return updateStateFile<Registry>(layout.registryFile, EMPTY_REGISTRY, (registry) => {
     const agent = registry.agents?.[name];
-    if (!agent || agent.tmux === paneId) return { result: undefined };
-    return { value: { ...registry, agents: { ...registry.agents, [name]: { ...agent, tmux: paneId } } }, result: undefined };
+    if (!agent || (agent.tmux === paneId && agent.tmux_server === server)) return { result: undefined };
+    const next = { ...agent, tmux: paneId };
+    if (server) next.tmux_server = server;
+    else delete next.tmux_server;
+    return { value: { ...registry, agents: { ...registry.agents, [name]: next } }, result: undefined };
   });
 }
 

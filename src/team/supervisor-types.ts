@@ -10,6 +10,8 @@ export type SupervisorEvent =
   | { event: 'restart'; agent: string; attempt: number; max_retries: number; reason: string; pane: string }
   /** It kept dying: no more restarts; role addressing and the scheduler skip it. */
   | { event: 'failed'; agent: string; restarts: number; reason: string }
+  /** The tmux server died: the team was rebuilt once, from its latest checkpoint or else its topology, the way `restore` does it. */
+  | { event: 'team_recovered'; source: 'checkpoint' | 'topology'; checkpoint?: string; agents: string[]; reason: string; /** About the team, not one agent. */ agent?: undefined }
   /** A dead or failed agent is alive again (someone restarted it by hand, or it came back). */
   | { event: 'recovered'; agent: string }
   /** Its pane showed no change for idle_timeout. */
@@ -29,6 +31,7 @@ export type SupervisorEventName = SupervisorEvent['event'];
 export const DESCRIBE_EVENT: { [K in SupervisorEventName]: (e: Extract<SupervisorEvent, { event: K }>) => string } = {
   restart: (e) => `restarting ${e.agent} (${e.reason}; attempt ${e.attempt}/${e.max_retries}, pane ${e.pane})`,
   failed: (e) => `${e.agent} failed after ${e.restarts} restarts (${e.reason})`,
+  team_recovered: (e) => `team rebuilt from its ${e.source === 'checkpoint' ? `checkpoint ${e.checkpoint}` : 'topology'} (${e.reason}): ${e.agents.join(', ') || 'no agents'}`,
   recovered: (e) => `${e.agent} is alive again`,
   idle: (e) => `${e.agent} is idle (no output for ${Math.round(e.idle_ms / 1000)}s)`,
   active: (e) => `${e.agent} is active again`,

@@ -9,15 +9,19 @@ import { subscribe } from '../client/subscribe.js';
 import { journalEnd } from '../journal/segments.js';
 import { TmuxClient, modeFromEnv } from '../tmux/client.js';
 import { resolvePaneId } from '../tmux/pane-info.js';
+import { serverInstance } from '../tmux/server-instance.js';
 import { readTeamState, type TeamRecord } from '../tmux/team-state.js';
+import { writeCheckpoint } from './checkpoint.js';
 import { checkLimits, ProcessTreeSampler } from './proc-stats.js';
+import { recoverTeam } from './recover.js';
+import { restorePromptOf, typeRestorePrompt } from './restore-prompt.js';
 import { planScaling, scaledAgentName, type ScalingAction, type ScalingAgent } from './scaling.js';
 import { runSchedulerOnce, scheduleOptionsFromTopology, type AgentStatus } from './scheduler.js';
 import { viewTasks } from './task-model.js';
 import { completeFromResultMessage, readTasks } from './tasks.js';
 import type { AgentTemplate } from './topology-types.js';
 import {
-  createPane, holdPane, killWindow, liveness, paneHash, paneStartOf, pasteText, respawnPane, waitSettled, type Liveness,
+  createPane, holdPane, killWindow, liveness, paneHash, paneStartOf, respawnPane, type Liveness,
 } from './supervisor-panes.js';
 import {
   readSupervisorState, setAgentPane, setAgentStatus, updateSupervisorState, updateTeamRecord, type ScaledAgent,
@@ -52,7 +56,6 @@ const MAX_BACKOFF_MS = 5 * 60_000;
 /** How long a pane stays held past the restore timeout, should the supervisor die while restoring. */
 const HOLD_SLACK_MS = 30_000;
 
-type CheckpointModule = { writeCheckpoint: (layout: Layout, options: { socket?: string; session?: string; dir?: string }) => Promise<string> };
 
 /**
  * Keeps a team alive: every `health_interval` it checks each agent `up`
@@ -96,6 +99,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private savedOffset: number | undefined;
   private lastScaleAt = 0;
   private lastCheckpointAt = Date.now();
+  /** The tmux server instance this pass sees (undefined: no server answers). */
+  private instance: string | undefined;
+  /** Server instances (or `none`) the team was already recovered on: a recovery happens once per server death. */
+  private readonly recoveredOn = new Set<string>();
 
   constructor(layout: Layout, options: SupervisorOptions) {
     super();
@@ -164,8 +171,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   // ---- the pass ----------------------------------------------------------
 
   private async tick(): Promise<void> {
-    const registry = readRegistry(this.layout);
-    const team = readTeamState(this.layout).teams[this.options.topology.file];
+    this.instance = await serverInstance(this.client);
+    let registry = readRegistry(this.layout);
+    let team = readTeamState(this.layout).teams[this.options.topology.file];
+    if (await this.recoverIfServerDied(this.supervised(registry, team))) {
+      registry = readRegistry(this.layout);
+      team = readTeamState(this.layout).teams[this.options.topology.file];
+    }
     const agents = this.supervised(registry, team);
     for (const agent of agents) {
       await this.guard(`check ${agent.name}`, () => this.check(agent, team));
@@ -189,10 +201,67 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return Object.values(registry.agents).filter((a) => a.tmux && (names.has(a.name) || a.owner === this.options.topology.file));
   }
 
+  /**
+   * The tmux server the team's panes were made on is gone (killed, crashed,
+   * restarted): every pane id it had may now name someone else's pane. The
+   * team is rebuilt once per server death, the way `restore` rebuilds it;
+   * true when it was.
+   */
+  private async recoverIfServerDied(agents: AgentRecord[]): Promise<boolean> {
+    const lost = agents.filter((a) => a.tmux_server !== undefined && a.tmux_server !== this.instance);
+    if (lost.length === 0) return false;
+    const key = this.instance ?? 'none';
+    if (this.recoveredOn.has(key)) return false;
+    this.recoveredOn.add(key);
+    const watches = lost.map((a) => this.watchOf(a.name));
+    let settle: () => void = () => undefined;
+    const inFlight = new Promise<void>((resolve) => (settle = resolve));
+    // Checks and restarts of these agents wait for the recovery.
+    for (const watch of watches) watch.restart = inFlight;
+    try {
+      for (const agent of lost) await this.setStatus(agent.name, 'restarting');
+      const result = await recoverTeam(this.layout, {
+        topology: this.options.topology,
+        socket: this.options.socket,
+        busBin: this.options.busBin,
+        timing: { settleMs: this.options.restoreSettleMs, timeoutMs: this.options.restoreTimeoutMs },
+      });
+      await this.announce({
+        event: 'team_recovered', source: result.source, ...(result.file ? { checkpoint: result.file } : {}), agents: result.agents,
+        reason: this.instance ? 'the tmux server restarted' : 'the tmux server is gone',
+      });
+      for (const name of result.agents) if (lost.some((a) => a.name === name)) await this.setStatus(name, 'running');
+      return true;
+    } catch (error) {
+      this.fail('recovering the team after a tmux server death', error);
+      return false;
+    } finally {
+      for (const watch of watches) {
+        watch.restart = undefined;
+        watch.lastChange = Date.now();
+      }
+      settle();
+    }
+  }
+
+  /**
+   * The agent's pane, if it still is the agent's: on the same tmux server
+   * instance it was made on, and tagged `@bmad_agent` with its name (tmux
+   * reuses pane ids after a server restart; a pane without the tag is
+   * someone else's).
+   */
+  private async ownPane(agent: AgentRecord): Promise<string | undefined> {
+    if (agent.tmux_server !== undefined && agent.tmux_server !== this.instance) return undefined;
+    const paneId = await resolvePaneId(this.client, agent.tmux!);
+    if (!paneId) return undefined;
+    const seen = await this.client.tryCommand(['display-message', '-p', '-t', paneId, '#{pane_id}\t#{@bmad_agent}']);
+    return seen === `${paneId}\t${agent.name}` ? paneId : undefined;
+  }
+
   private async check(agent: AgentRecord, team: TeamRecord | undefined): Promise<void> {
     const watch = this.watchOf(agent.name);
     if (watch.restart) return;
-    const paneId = await resolvePaneId(this.client, agent.tmux!);
+    const paneId = await this.ownPane(agent);
     const live: Liveness = paneId ? await liveness(this.client, paneId, agent.command) : { state: 'missing', reason: 'pane missing' };
     if (live.state === 'exited') {
       // A bare shell for one pass can be the moment before the agent's program starts.
@@ -290,21 +359,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     let pane = paneId;
     if (pane) {
       await holdPane(this.client, pane, holdUntil);
-      await respawnPane(this.client, pane, start);
+      await respawnPane(this.client, pane, { ...start, tags: {} });
     } else {
       pane = await this.recreatePane(agent, team, start, holdUntil);
     }
     try {
-      const settled = await waitSettled(this.client, pane, agent.command, { settleMs: this.options.restoreSettleMs, timeoutMs: this.options.restoreTimeoutMs });
-      if (settled === 'dead') {
+      // The same path as `restore`: settle, then the prompt unless the pane runs a shell or takes no messages.
+      const prompt = restorePromptOf(agent, this.options.topology.supervisor.restore_prompt);
+      const outcome = await typeRestorePrompt(this.client, pane, agent, prompt, { settleMs: this.options.restoreSettleMs, timeoutMs: this.options.restoreTimeoutMs });
+      if (outcome.status === 'dead') {
         await this.setStatus(agent.name, 'dead');
         return;
       }
-      const prompt = agent.restore_prompt ?? this.options.topology.supervisor.restore_prompt;
-      if (prompt) {
-        const result = await pasteText(this.client, agent, pane, prompt);
-        if (result.status !== 'confirmed') this.options.log(`restore prompt for ${agent.name}: ${result.status === 'failed' ? result.reason : 'unconfirmed'}`);
-      }
+      if (outcome.status === 'typed' && !outcome.confirmed) this.options.log(`restore prompt for ${agent.name}: unconfirmed`);
+      if (outcome.status === 'skipped' && prompt) this.options.log(`no restore prompt for ${agent.name}: ${outcome.reason}`);
       watch.lastChange = Date.now();
       await this.setStatus(agent.name, 'running');
     } finally {
@@ -319,16 +387,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const scaled = readSupervisorState(this.layout).scaled[agent.name];
     const session = record?.session ?? scaled?.session ?? team?.sessions[0]?.name ?? 'bmad-bus';
     const windowName = record?.window ?? windowNameOf(agent.name);
-    const windowId = record ? team?.windows.find((w) => w.session === record.session && w.name === record.window)?.id : scaled?.window_id;
-    const made = await createPane(this.client, { session, windowId, windowName, key: `${session}/${windowName}/${record?.index ?? 0}`, agent: agent.name }, start);
+    // Window ids and sessions are the team's only on the server they were recorded on (a record without one predates the check).
+    const sameServer = team?.tmux_server === undefined || team.tmux_server === this.instance;
+    if (!sameServer && (await this.client.tryCommand(['has-session', '-t', `=${session}`])) !== undefined) {
+      throw new Error(`session ${session} on this tmux server is not the team's (the server restarted): no pane is made in it`);
+    }
+    const windowId = !sameServer ? undefined : record ? team?.windows.find((w) => w.session === record.session && w.name === record.window)?.id : scaled?.window_id;
+    const made = await createPane(this.client, { session, windowId, windowName, key: `${session}/${windowName}/${record?.index ?? 0}` }, start);
     await holdPane(this.client, made.paneId, holdUntil);
-    await setAgentPane(this.layout, agent.name, made.paneId);
+    await setAgentPane(this.layout, agent.name, made.paneId, this.instance);
     await this.recordPane(agent.name, session, windowName, made, start, record?.index ?? 0);
     return made.paneId;
   }
 
   /** Keeps the team state true to tmux, so `down` removes what the supervisor made. */
-  private async recordPane(agent: string, session: string, windowName: string, made: { paneId: string; windowId: string; made: string }, start: { cwd: string; command?: string | undefined }, index: number): Promise<void> {
+  private async recordPane(
+    agent: string, session: string, windowName: string, made: { paneId: string; windowId: string; made: string }, start: ReturnType<typeof paneStartOf>, index: number,
+  ): Promise<void> {
     const sessionId = made.made === 'session' ? await this.client.tryCommand(['display-message', '-p', '-t', made.windowId, '#{session_id}']) : undefined;
     await updateTeamRecord(this.layout, this.options.topology.file, (t) => ({
       ...t,
@@ -337,7 +412,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       windows: made.made !== 'pane' ? [...t.windows.filter((w) => !(w.session === session && w.name === windowName)), { session, name: windowName, id: made.windowId, created: true }] : t.windows,
       panes: [
         ...t.panes.filter((p) => p.agent !== agent),
-        { id: made.paneId, session, window: windowName, index, agent, ...(start.command ? { command: start.command } : {}), cwd: start.cwd },
+        { id: made.paneId, session, window: windowName, index, agent, ...(start.command ? { command: start.command } : {}), cwd: start.cwd ?? process.cwd() },
       ],
       agents: t.agents.includes(agent) ? t.agents : [...t.agents, agent],
     }));
@@ -438,12 +513,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       ...(template.command ? { command: template.command } : {}),
       ...(template.template ? { template: template.template } : {}),
       ...(template.project ? { project: template.project } : {}),
-      ...(template.restore_prompt ?? this.options.topology.supervisor.restore_prompt ? { restore_prompt: template.restore_prompt ?? this.options.topology.supervisor.restore_prompt } : {}),
     };
+    const prompt = restorePromptOf(template, this.options.topology.supervisor.restore_prompt);
+    if (prompt) record.restore_prompt = prompt;
     const start = paneStartOf(this.layout, record, socket, this.options.busBin);
-    const made = await createPane(this.client, { session: template.session, windowName, key: `${template.session}/${windowName}/0`, agent: name }, start);
+    const made = await createPane(this.client, { session: template.session, windowName, key: `${template.session}/${windowName}/0` }, start);
     const { registered: _unused, ...input } = record;
-    await addAgent(this.layout, { ...input, tmux: made.paneId, ...(socket ? { tmux_socket: socket } : {}), status: 'running' });
+    await addAgent(this.layout, {
+      ...input, tmux: made.paneId, ...(socket ? { tmux_socket: socket } : {}), ...(this.instance ? { tmux_server: this.instance } : {}), status: 'running',
+    });
     const entry: ScaledAgent = {
       name, type: action.type, session: template.session, window_id: made.windowId, pane_id: made.paneId,
       session_created: made.made === 'session', spawned: new Date().toISOString(),
@@ -483,17 +561,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   // ---- checkpoints -------------------------------------------------------
 
   private async checkpoint(): Promise<void> {
-    // Written by another part of the team layer; absent in older builds, so loaded by name.
-    const specifier = './checkpoint.js';
-    let module: CheckpointModule;
-    try {
-      module = (await import(specifier)) as CheckpointModule;
-    } catch {
-      this.logOnce('checkpoints: the checkpoint module is not available in this build; skipping');
-      return;
-    }
-    if (typeof module.writeCheckpoint !== 'function') return;
-    const file = await module.writeCheckpoint(this.layout, this.options.socket ? { socket: this.options.socket } : {});
+    const file = await writeCheckpoint(this.layout, this.options.socket ? { socket: this.options.socket } : {});
     this.options.log(`checkpoint written: ${file}`);
   }
 

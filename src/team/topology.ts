@@ -168,7 +168,9 @@ function readPane(
   const title = r.string([...p, 'title']);
   if (!isAgent) {
     for (const field of ['type', 'role', 'instance'] as const) if (r.has([...p, field])) r.fail([...p, field], 'only agent panes have it (remove `agent: false`)');
-    return { index, ...(settings.command !== undefined ? { command: settings.command } : {}), cwd: settings.cwd, env: settings.env, ...(title ? { title } : {}) };
+    // Only its own command: the inherited one is the agents' program; without one a helper pane runs the user's shell.
+    const command = r.string([...p, 'command']);
+    return { index, ...(command !== undefined ? { command } : {}), cwd: settings.cwd, env: settings.env, ...(title ? { title } : {}) };
   }
   const explicitName = isPane ? r.matching([...p, 'name'], NAME_PATTERN, NAME_TEXT) : undefined;
   const type = r.matching([...p, 'type'], NAME_PATTERN, NAME_TEXT) ?? r.matching([...p, 'role'], NAME_PATTERN, NAME_TEXT) ?? explicitName;

@@ -8,6 +8,12 @@ export interface TeamRecord {
   name: string;
   /** tmux `-L` socket the team lives on; absent: the default server. */
   socket?: string;
+  /** The tmux server instance (`<pid>:<start_time>`) the ids below belong to: tmux reuses ids after a server restart. */
+  tmux_server?: string;
+  /** The checkpoint file a restore built this from (so a second restore of it knows it is done). */
+  restored_from?: string;
+  /** True when the supervisor's recovery after a tmux server death made it. */
+  recovered?: boolean;
   updated: string;
   /** `created: false` marks a session that existed before `up` (it is never killed, only the windows up added). */
   sessions: Array<{ name: string; id: string; created: boolean }>;

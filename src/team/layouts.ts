@@ -1,4 +1,4 @@
-import type { LayoutSpec } from '../team/topology-types.js';
+import type { LayoutSpec } from './topology-types.js';
 
 /**
  * The tmux commands that give a window its layout, after all its panes exist.

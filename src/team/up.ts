@@ -1,18 +1,26 @@
 import type { Layout } from '../bus/layout.js';
 import { addAgent, setGroups } from '../bus/registry.js';
-import type { AgentSpec, PaneSpec, SessionSpec, Topology, WindowSpec } from '../team/topology-types.js';
+import { TmuxClient } from '../tmux/client.js';
+import { HOLD_OPTION } from '../tmux/pane-info.js';
+import { runTmux, tryTmux } from '../tmux/plain.js';
+import { serverInstance } from '../tmux/server-instance.js';
+import { readTeamState, saveTeam, type TeamRecord } from '../tmux/team-state.js';
 import { layoutCommands } from './layouts.js';
-import { runTmux, tryTmux } from './plain.js';
-import { readTeamState, saveTeam, type TeamRecord } from './team-state.js';
+import {
+  agentPaneStart, helperPaneStart, startSession, startSplit, startWindow, type BusContext, type PaneStart, type TmuxRun,
+} from './pane-start.js';
+import type { AgentSpec, PaneSpec, SessionSpec, Topology, WindowSpec } from './topology-types.js';
 
 export interface UpOptions {
   socket?: string | undefined;
   /** Print the commands instead of running them (reads of the server still happen). */
   dryRun?: boolean;
   /** The bmad-bus executable agents should call (exported to panes as BMAD_BUS_BIN). */
-  busBin?: string;
+  busBin?: string | undefined;
   /** Where commands are reported (dry-run) and progress lines go. */
-  print?: (line: string) => void;
+  print?: ((line: string) => void) | undefined;
+  /** Hold every agent pane against the router (`@bmad_hold`) until then, from before the agents are registered (a recovery types restore prompts first). */
+  holdUntil?: number | undefined;
 }
 
 export interface UpResult {
@@ -24,26 +32,29 @@ export interface UpResult {
 }
 
 /** Width × height of detached sessions up creates: large enough to split a development window. */
-const SESSION_SIZE = ['-x', '220', '-y', '60'];
+const SESSION_WIDTH = 220;
+const SESSION_HEIGHT = 60;
 const SEP = '\t';
 
 /**
  * Brings a topology up in tmux: creates the sessions, windows and panes that
  * are missing (nothing else: a second run on a live team creates nothing),
- * starts each pane's command with its cwd and env, keeps a crashed agent's pane
- * visible (`remain-on-exit`), applies layouts, tags each pane (`@bmad_pane`),
- * registers every agent with its pane id, and records what it made.
+ * starts each pane (pane-start.ts: its command, cwd and env reach that pane
+ * only), keeps a crashed agent's pane visible (`remain-on-exit`), applies
+ * layouts, tags each pane (`@bmad_pane`, `@bmad_agent`), registers every agent
+ * with its pane id and the tmux server instance, and records what it made.
  */
 export async function up(layout: Layout, topology: Topology, options: UpOptions = {}): Promise<UpResult> {
   const socket = options.socket;
+  const bus: BusContext = { layout, socket, busBin: options.busBin };
   const commands: string[][] = [];
   const created = { sessions: [] as string[], windows: [] as string[], panes: [] as string[] };
   let fakeId = 0;
-  const mutate = async (args: string[], fake: () => string = () => ''): Promise<string> => {
+  const mutate: TmuxRun = async (args) => {
     commands.push(args);
     if (options.dryRun) {
       options.print?.(['tmux', ...(socket ? ['-L', socket] : []), ...args].map(shellWord).join(' '));
-      return fake();
+      return fakeAnswer(args, ++fakeId);
     }
     return runTmux(args, { socket });
   };
@@ -67,6 +78,8 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
       return [name!, id!] as const;
     }),
   );
+  // Panes made in this run, by their tag: a dry run's fake ids are not visible to list-panes.
+  const madeKeys = new Map<string, string>();
 
   for (const session of topology.sessions) {
     let sessionId = existingSessions.get(session.name);
@@ -75,19 +88,14 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
     if (!sessionId) {
       const first = session.windows[0]!;
       const pane = first.panes[0]!;
-      const out = await mutate(
-        ['new-session', '-d', '-P', '-F', `#{session_id}${SEP}#{window_id}${SEP}#{pane_id}`, '-s', session.name, '-n', first.name, ...SESSION_SIZE,
-          ...startArgs(layout, session, pane, options)],
-        () => `$new${++fakeId}${SEP}@new${fakeId}${SEP}%new${fakeId}`,
-      );
-      const [sid, wid, pid] = out.split(SEP);
-      sessionId = sid!;
-      windows.set(first.name, wid!);
+      const start = paneStartOf(bus, session, first, pane);
+      const made = await startSession(mutate, { session: session.name, window: first.name, width: SESSION_WIDTH, height: SESSION_HEIGHT }, start);
+      sessionId = made.sessionId;
+      windows.set(first.name, made.windowId);
       created.sessions.push(session.name);
       created.windows.push(`${session.name}:${first.name}`);
-      await prepareWindow(mutate, wid!);
-      await tagPane(mutate, pid!, session, first, pane);
-      created.panes.push(pid!);
+      created.panes.push(made.paneId);
+      madeKeys.set(start.tags.key!, made.paneId);
     } else {
       for (const line of (await read(['list-windows', '-t', sessionId, '-F', `#{window_id}${SEP}#{window_name}`])).split('\n').filter(Boolean)) {
         const [id, name] = line.split(SEP);
@@ -101,17 +109,12 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
       const windowCreated = !windowId || sessionCreated || previous?.windows.some((w) => w.id === windowId && w.created) === true;
       let changed = false;
       if (!windowId) {
-        const pane = window.panes[0]!;
-        const out = await mutate(
-          ['new-window', '-d', '-P', '-F', `#{window_id}${SEP}#{pane_id}`, '-t', `${sessionId}:`, '-n', window.name, ...startArgs(layout, session, pane, options)],
-          () => `@new${++fakeId}${SEP}%new${fakeId}`,
-        );
-        const [wid, pid] = out.split(SEP);
-        windowId = wid!;
+        const start = paneStartOf(bus, session, window, window.panes[0]!);
+        const made = await startWindow(mutate, { target: `${sessionId}:`, window: window.name }, start);
+        windowId = made.windowId;
         created.windows.push(`${session.name}:${window.name}`);
-        await prepareWindow(mutate, windowId);
-        await tagPane(mutate, pid!, session, window, pane);
-        created.panes.push(pid!);
+        created.panes.push(made.paneId);
+        madeKeys.set(start.tags.key!, made.paneId);
         changed = true;
       }
       record.windows.push({ session: session.name, name: window.name, id: windowId, created: windowCreated });
@@ -120,30 +123,25 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
         const [id, tag] = line.split(SEP);
         if (tag) tagged.set(tag, id!);
       }
-      for (const id of created.panes) {
-        // Panes made above in this run are not visible to list-panes in a dry run.
-        const key = fakeKeys.get(id);
-        if (key) tagged.set(key, id);
-      }
+      for (const [key, id] of madeKeys) tagged.set(key, id);
       for (const pane of window.panes) {
         const key = paneKey(session, window, pane);
         let paneId = tagged.get(key);
         if (!paneId) {
-          paneId = await mutate(
-            ['split-window', '-d', '-P', '-F', '#{pane_id}', '-t', windowId, ...startArgs(layout, session, pane, options)],
-            () => `%new${++fakeId}`,
-          );
+          const start = paneStartOf(bus, session, window, pane);
+          paneId = await startSplit(mutate, windowId, start);
           // Rebalance after each split so the next one has room.
           await mutate(['select-layout', '-t', windowId, 'tiled']);
-          await tagPane(mutate, paneId, session, window, pane);
           created.panes.push(paneId);
+          madeKeys.set(key, paneId);
           changed = true;
         }
         paneOf.set(key, paneId);
+        const command = pane.agent ? pane.agent.command : pane.command;
         record.panes.push({
           id: paneId, session: session.name, window: window.name, index: pane.index,
           ...(pane.agent ? { agent: pane.agent.name } : {}), ...(pane.title ? { title: pane.title } : {}),
-          ...((pane.agent?.command ?? pane.command) ? { command: pane.agent?.command ?? pane.command } : {}), cwd: pane.cwd,
+          ...(command ? { command } : {}), cwd: pane.cwd,
         });
       }
       if (changed && window.layout) for (const args of layoutCommands(windowId, window.layout)) await mutate(args);
@@ -151,10 +149,14 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
   }
 
   if (!options.dryRun) {
+    const instance = await currentServer(socket);
+    if (instance) record.tmux_server = instance;
     for (const session of topology.sessions) {
       for (const window of session.windows) {
         for (const pane of window.panes) {
-          if (pane.agent) await register(layout, topology, pane.agent, paneOf.get(paneKey(session, window, pane))!, socket);
+          if (!pane.agent) continue;
+          if (options.holdUntil) await mutate(['set-option', '-p', '-t', paneOf.get(paneKey(session, window, pane))!, HOLD_OPTION, String(options.holdUntil)]);
+          await register(layout, topology, pane.agent, paneOf.get(paneKey(session, window, pane))!, socket, instance);
         }
       }
     }
@@ -164,53 +166,48 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
     if (Object.keys(groups).length > 0) await setGroups(layout, groups);
     await saveTeam(layout, record);
   }
-  fakeKeys.clear();
   return { created, commands, agents: topology.agents.map((a) => a.name), record };
 }
 
-/** Dry runs hand out fake pane ids; this maps them to their tag so the pane loop finds them. */
-const fakeKeys = new Map<string, string>();
-
-type Mutate = (args: string[], fake?: () => string) => Promise<string>;
-
-async function prepareWindow(mutate: Mutate, windowId: string): Promise<void> {
-  // A crashed agent's pane stays, dead, so status shows it and the supervisor can respawn it in place.
-  await mutate(['set-option', '-w', '-t', windowId, 'remain-on-exit', 'on']);
+/** The tmux server instance now answering on the socket (pane ids are only meaningful with it). */
+export async function currentServer(socket: string | undefined): Promise<string | undefined> {
+  const client = new TmuxClient({ socket, mode: 'plain' });
+  try {
+    return await serverInstance(client);
+  } finally {
+    client.close();
+  }
 }
 
-async function tagPane(mutate: Mutate, paneId: string, session: SessionSpec, window: WindowSpec, pane: PaneSpec): Promise<void> {
-  const key = paneKey(session, window, pane);
-  if (paneId.startsWith('%new')) fakeKeys.set(paneId, key);
-  await mutate(['set-option', '-p', '-t', paneId, '@bmad_pane', key]);
-  if (pane.agent) await mutate(['set-option', '-p', '-t', paneId, '@bmad_agent', pane.agent.name]);
-  const title = pane.agent?.name ?? pane.title;
-  if (title) {
-    await mutate(['set-option', '-p', '-t', paneId, '@bmad_title', pane.title ?? pane.agent!.role]);
-    await mutate(['select-pane', '-t', paneId, '-T', title]);
-  }
+/** A dry run's answer to a command that prints ids (`-F`): fake ids in the same shape. */
+function fakeAnswer(args: string[], n: number): string {
+  const i = args.indexOf('-F');
+  if (i < 0 || !args.includes('-P')) return '';
+  return args[i + 1]!
+    .replace('#{session_id}', `$new${n}`).replace('#{window_id}', `@new${n}`).replace('#{pane_id}', `%new${n}`).replace('#{window_index}', '0');
 }
 
 function paneKey(session: SessionSpec, window: WindowSpec, pane: PaneSpec): string {
   return `${session.name}/${window.name}/${pane.index}`;
 }
 
-/** `-c cwd -e K=V... [command]`: the pane's start, with the bus's own variables so agents can answer. */
-function startArgs(layout: Layout, _session: SessionSpec, pane: PaneSpec, options: UpOptions): string[] {
-  const env: Record<string, string> = { ...pane.env, BMAD_BUS_DIR: layout.root };
-  if (options.socket) env.BMAD_TMUX_SOCKET = options.socket;
-  if (options.busBin) env.BMAD_BUS_BIN = options.busBin;
-  if (pane.agent) env.BMAD_AGENT = pane.agent.name;
-  const command = pane.agent ? pane.agent.command : pane.command;
-  return ['-c', pane.cwd, ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), ...(command ? [command] : [])];
+/** The start of one pane of the topology: an agent's, or a helper pane's (no agent identity). */
+function paneStartOf(bus: BusContext, session: SessionSpec, window: WindowSpec, pane: PaneSpec): PaneStart {
+  const key = paneKey(session, window, pane);
+  if (pane.agent) return agentPaneStart(bus, pane.agent, { key, label: pane.title ?? pane.agent.role });
+  return helperPaneStart(bus, pane, key);
 }
 
-async function register(layout: Layout, topology: Topology, agent: AgentSpec, paneId: string, socket: string | undefined): Promise<void> {
+async function register(
+  layout: Layout, topology: Topology, agent: AgentSpec, paneId: string, socket: string | undefined, instance: string | undefined,
+): Promise<void> {
   await addAgent(layout, {
     name: agent.name,
     role: agent.role,
     deliver: agent.deliver,
     tmux: paneId,
     ...(socket ? { tmux_socket: socket } : {}),
+    ...(instance ? { tmux_server: instance } : {}),
     submit: agent.submit,
     submit_delay: agent.submit_delay,
     ...(agent.command ? { command: agent.command } : {}),

@@ -1,8 +1,9 @@
 import { UnknownAgentError, UsageError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, removeAgent } from '../bus/registry.js';
-import { tryTmux } from './plain.js';
-import { forgetTeam, readTeamState, type TeamRecord } from './team-state.js';
+import { tryTmux } from '../tmux/plain.js';
+import { forgetTeam, readTeamState, type TeamRecord } from '../tmux/team-state.js';
+import { endPaneProcesses, panesOf, type PaneProcess } from './pane-processes.js';
 
 export interface DownResult {
   killedSessions: string[];
@@ -15,7 +16,9 @@ export interface DownResult {
  * Takes down what `up` made for a topology file (or every team with `all`):
  * kills the sessions it created — checked by id and name, so a session it did
  * not make is never touched — and, in sessions that existed before, only the
- * windows it added. The agents the file owns are unregistered first.
+ * windows it added. The agents the file owns are unregistered first. The
+ * panes' whole process trees are ended by pid (pane-processes.ts), so an
+ * agent's detached helpers do not outlive the team.
  */
 export async function down(layout: Layout, options: { file?: string | undefined; all?: boolean; socket?: string | undefined }): Promise<DownResult> {
   const teams = Object.values(readTeamState(layout).teams);
@@ -45,20 +48,30 @@ export async function down(layout: Layout, options: { file?: string | undefined;
       }
     }
     await forgetTeam(layout, team.file);
+    const tmux = (args: string[]) => tryTmux(args, { socket });
+    const sessions: Array<{ id: string; name: string }> = [];
+    const windows: Array<{ id: string; label: string }> = [];
+    const panes: PaneProcess[] = [];
     for (const session of team.sessions) {
       if (!session.created) continue;
-      const name = await tryTmux(['display-message', '-p', '-t', session.id, '#{session_id}\t#{session_name}'], { socket });
+      const name = await tmux(['display-message', '-p', '-t', session.id, '#{session_id}\t#{session_name}']);
       // The id must still name the same session: ids are reused after a server restart.
       if (name !== `${session.id}\t${session.name}`) continue;
-      if ((await tryTmux(['kill-session', '-t', session.id], { socket })) !== undefined) result.killedSessions.push(session.name);
+      sessions.push(session);
+      panes.push(...(await panesOf(tmux, session.id, 'session')));
     }
     for (const window of team.windows) {
       const ownSession = team.sessions.find((s) => s.name === window.session);
       if (!window.created || ownSession?.created) continue;
-      const name = await tryTmux(['display-message', '-p', '-t', window.id, '#{window_id}\t#{window_name}'], { socket });
+      const name = await tmux(['display-message', '-p', '-t', window.id, '#{window_id}\t#{window_name}']);
       if (name !== `${window.id}\t${window.name}`) continue;
-      if ((await tryTmux(['kill-window', '-t', window.id], { socket })) !== undefined) result.killedWindows.push(`${window.session}:${window.name}`);
+      windows.push({ id: window.id, label: `${window.session}:${window.name}` });
+      panes.push(...(await panesOf(tmux, window.id, 'window')));
     }
+    // Before the kills: while the panes' programs live, their descendants are still theirs to find.
+    await endPaneProcesses(panes);
+    for (const session of sessions) if ((await tmux(['kill-session', '-t', session.id])) !== undefined) result.killedSessions.push(session.name);
+    for (const window of windows) if ((await tmux(['kill-window', '-t', window.id])) !== undefined) result.killedWindows.push(window.label);
   }
   return result;
 }

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Layout } from '../../src/bus/layout.js';
+import { readRegistry } from '../../src/bus/registry.js';
+import { promptBlocker, renderRestorePrompt } from '../../src/team/restore-prompt.js';
+import { Supervisor } from '../../src/team/supervisor.js';
+import { loadTopology } from '../../src/team/topology.js';
+import { cli, tempDir, waitFor } from '../helpers/bus.js';
+import { TestTmux } from '../helpers/tmux.js';
+
+describe('the restore prompt (pure)', () => {
+  it('is rendered once: controls made harmless, line breaks joined unless keep', () => {
+    assert.equal(renderRestorePrompt('a\nb\n', 'join'), 'a ⏎ b');
+    assert.equal(renderRestorePrompt('a\nb\n', 'keep'), 'a\nb');
+    assert.equal(renderRestorePrompt('x\u001b[201~y', undefined), 'x␛[201~y');
+  });
+
+  it('goes only to agents that take messages in their pane, and never into a bare shell', () => {
+    assert.equal(promptBlocker({ deliver: 'tmux' }, { currentCommand: 'node', pid: undefined }), undefined);
+    assert.match(promptBlocker({ deliver: 'tmux' }, { currentCommand: 'bash', pid: undefined })!, /bare shell/);
+    assert.match(promptBlocker({ deliver: 'none' }, { currentCommand: 'node', pid: undefined })!, /delivery mode none/);
+    assert.match(promptBlocker({ deliver: 'inbox' }, { currentCommand: 'node', pid: undefined })!, /delivery mode inbox/);
+  });
+});
+
+// Issue 9, defect 3: a restarted agent whose program is a shell got the restore prompt
+// typed in, and the shell ran it (`$(touch X)` in the prompt touched X). The supervisor
+// and `restore` now share one path: neither types it into a shell.
+describe('a restore prompt is never typed into a shell: supervisor restart and restore', () => {
+  const tmux = new TestTmux();
+  const tmp = tempDir();
+  const root = path.join(tmp.dir, 'bus');
+  const file = path.join(tmp.dir, 'team.yaml');
+  const marker = path.join(tmp.dir, 'prompt-ran-as-a-command');
+  const readerLog = path.join(tmp.dir, 'reader.log');
+  const base = ['--dir', root, '--tmux-socket', tmux.socket];
+  const env = { BMAD_CHECKPOINT_DIR: path.join(tmp.dir, 'checkpoints') };
+  const layout = new Layout(root);
+  let supervisor: Supervisor | undefined;
+
+  before(async () => {
+    tmux.start();
+    fs.writeFileSync(file, `
+name: prompts
+defaults:
+  cwd: .
+  deliver: tmux
+  submit_delay: 10ms
+  restore_prompt: "RESTORED $(touch ${marker})"
+sessions:
+  - name: prompts
+    windows:
+      - name: shell
+        panes: [{ name: shelly, role: dev, command: bash }]
+      - name: reader
+        panes: [{ name: reader, role: dev, command: 'cat >> ${readerLog}' }]
+`);
+    const result = await cli(['up', file, '--no-router', ...base], { timeoutMs: 30_000 });
+    assert.equal(result.code, 0, result.stderr);
+  });
+  after(async () => {
+    await supervisor?.close();
+    await cli(['down', '--all', ...base]).catch(() => undefined);
+    tmux.kill();
+    tmp.cleanup();
+  });
+
+  const panePid = (agent: string): number => Number(tmux.run(['display-message', '-p', '-t', readRegistry(layout).agents[agent]!.tmux!, '#{pane_pid}']));
+
+  it('the supervisor restarts both; only the agent that is not a shell gets the prompt', async () => {
+    supervisor = new Supervisor(layout, {
+      topology: loadTopology(file), socket: tmux.socket, intervalMs: 200, backoffMs: 50, restoreSettleMs: 200, schedule: false, log: () => undefined,
+    });
+    const restarted = new Set<string>();
+    supervisor.on('event', (e) => {
+      if (e.event === 'restart') restarted.add(e.agent);
+    });
+    await supervisor.start();
+    await waitFor(() => readRegistry(layout).agents.shelly?.status === 'running', 10_000, 'shelly running');
+    const before = { shelly: panePid('shelly'), reader: panePid('reader') };
+    process.kill(before.shelly, 'SIGKILL');
+    process.kill(before.reader, 'SIGKILL');
+    await waitFor(() => restarted.has('shelly') && restarted.has('reader'), 15_000, 'both restarted');
+    await waitFor(() => fs.existsSync(readerLog) && fs.readFileSync(readerLog, 'utf8').includes('RESTORED'), 15_000, 'the reader got its prompt');
+    await waitFor(() => readRegistry(layout).agents.shelly?.status === 'running' && panePid('shelly') !== before.shelly, 15_000, 'shelly back');
+    // Give a wrongly typed prompt time to run.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(fs.existsSync(marker), false, 'the prompt was typed into bash and ran');
+    await supervisor.close();
+    supervisor = undefined;
+  });
+
+  it('restore takes the same path: the shell agent is skipped with the reason, the other is prompted', async () => {
+    const checkpoint = await cli(['checkpoint', ...base], { env });
+    assert.equal(checkpoint.code, 0, checkpoint.stderr);
+    assert.equal((await cli(['down', file, ...base])).code, 0);
+    const restored = await cli(['restore', 'latest', '--no-router', '--json', ...base], { env, timeoutMs: 60_000 });
+    assert.equal(restored.code, 0, restored.stderr);
+    const result = JSON.parse(restored.stdout) as { prompted: string[]; skipped: Array<{ agent: string; reason: string }> };
+    assert.deepEqual(result.prompted, ['reader']);
+    assert.match(result.skipped.find((s) => s.agent === 'shelly')?.reason ?? '', /bare shell/);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(fs.existsSync(marker), false);
+  });
+});
