@@ -1,5 +1,6 @@
 import type { Layout } from '../bus/layout.js';
 import { readStateFile, updateStateFile } from '../bus/state-file.js';
+import { writeReport } from '../bus/fs-safety.js';
 
 /**
  * Delivery positions: for each consumer (`inbox:<agent>`, `tmux:<agent>`), the
@@ -18,11 +19,15 @@ export function readCursors(layout: Layout): Record<string, number> {
   return readStateFile<CursorFile>(layout.cursorsFile, { cursors: {} }).cursors ?? {};
 }
 
+/**
+ * Only the router writes this file (under the root's single-router lock), so
+ * no state-file lock: a router killed while holding one would leave the next
+ * router unable to save its cursors until the lock went stale, and a second
+ * crash then re-delivered far more. Atomic (rename), without fsync: after a
+ * power loss the cursors may be older, which re-delivers, never skips.
+ */
 export async function writeCursors(layout: Layout, cursors: Record<string, number>): Promise<void> {
-  await updateStateFile<CursorFile>(layout.cursorsFile, { cursors: {} }, () => ({
-    value: { cursors, updated: new Date().toISOString() },
-    result: undefined,
-  }));
+  writeReport(layout.cursorsFile, `${JSON.stringify({ cursors, updated: new Date().toISOString() } satisfies CursorFile)}\n`);
 }
 
 /** A `read` client's own position for an agent (independent of the router's delivery). */

@@ -59,6 +59,8 @@ const MAX_HELD = 100_000;
 const DEAD_LETTER_LOG_LINES_PER_SECOND = 20;
 // Parsed lines waiting for the end of the event-loop turn are journaled at once past this.
 const MAX_BATCH_BYTES = 1024 * 1024;
+// Cursors are written this soon after a hand-over (the bound on re-delivery after a crash).
+const CURSOR_PERSIST_DELAY_MS = 10;
 // A batch the journal could not take is retried in pieces of this size.
 const STALL_PIECE_BYTES = 64 * 1024;
 
@@ -475,6 +477,8 @@ export class Router extends EventEmitter<RouterEvents> {
     onDelivered: (_consumer, items) => {
       this.stats.delivered += items.length;
       this.cursorsDirty = true;
+      // Persisted soon after every hand-over (coalesced): a crash re-delivers at most what went in that moment.
+      this.persistCursorsSoon();
     },
     log: (line) => this.log(line),
   };
@@ -593,6 +597,18 @@ export class Router extends EventEmitter<RouterEvents> {
     return false;
   }
 
+  private persistSoon: NodeJS.Timeout | undefined;
+
+  private persistCursorsSoon(): void {
+    if (this.persistSoon || this.closePromise) return;
+    this.persistSoon = setTimeout(() => {
+      this.persistSoon = undefined;
+      void this.persistCursors().then(() => {
+        if (this.cursorsDirty) this.persistCursorsSoon(); // changed while it was written
+      });
+    }, CURSOR_PERSIST_DELAY_MS);
+  }
+
   private persistCursors(): Promise<void> {
     if (!this.rootStillOurs()) return Promise.resolve();
     if (this.persistingCursors) return this.persistingCursors;
@@ -690,6 +706,7 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
+    if (this.persistSoon) clearTimeout(this.persistSoon);
     await this.watcher?.close().catch(() => undefined);
     // Alone, the router stops reading the pipes first (what they still hold is read into the intake),
     // then journals everything the intake has.

@@ -4,15 +4,16 @@ import { readJournal } from '../../src/journal/reader.js';
 import type { Envelope } from '../../src/bus/envelope.js';
 
 /** A bash loop writing `count` numbered JSON lines into a pipe, one `echo > pipe` per message (a careless script). */
-export function shellWriter(pipe: string, sender: string, count: number, to?: string): ChildProcess {
+export function shellWriter(pipe: string, sender: string, count: number, to?: string, ignorePipeErrors = false): ChildProcess {
   const toField = to ? `\\"to\\":\\"${to}\\",` : '';
   const fromField = to ? `\\"from\\":\\"${sender}\\",` : '';
-  const script = `for i in $(seq 1 ${count}); do echo "{${fromField}${toField}\\"body\\":{\\"s\\":\\"${sender}\\",\\"i\\":$i}}" > "$1"; done`;
+  const script = `${ignorePipeErrors ? "trap '' PIPE; " : ''}for i in $(seq 1 ${count}); do echo "{${fromField}${toField}\\"body\\":{\\"s\\":\\"${sender}\\",\\"i\\":$i}}" > "$1"; done`;
   return spawn('bash', ['-c', script, 'writer', pipe], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/** The exit code; null when a signal ended it (that happened already, or happens later). */
 export function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
