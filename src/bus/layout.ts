@@ -37,7 +37,6 @@ export class Layout {
   // Durable records.
   get journalDir(): string { return path.join(this.root, 'journal'); }
   /** The router's write-ahead log of raw pipe reads, and the mark where its replay starts. */
-  get intakeFile(): string { return path.join(this.journalDir, 'intake.wal'); }
   get intakeMarkFile(): string { return path.join(this.journalDir, 'intake.mark'); }
   get deadLetterFile(): string { return path.join(this.root, 'deadletter.ndjson'); }
   get spoolDir(): string { return path.join(this.root, 'spool'); }

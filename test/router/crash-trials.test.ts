@@ -156,7 +156,7 @@ async function trial(kill: 'router' | 'keeper'): Promise<TrialResult> {
 }
 
 for (const kill of (["router", "keeper"] as const).filter((k) => !only || k === only)) {
-  test(`${TRIALS} trial(s): 8 writers, 20,000 messages to 3 agents, 2-3 kill -9 of the ${kill}: ${kill === 'router' ? 'nothing lost, ' : ''}nothing torn, reordered or journaled twice`, async (t) => {
+  test(`${TRIALS} trial(s): 8 writers, 20,000 messages to 3 agents, 2-3 kill -9 of the ${kill}: ${kill === 'router' ? 'nothing lost, ' : ''}nothing torn, reordered or journaled twice`, { timeout: TRIALS * 120_000 }, async (t) => {
     for (let i = 1; i <= TRIALS; i++) {
       const { redelivered, delivered, lost, kills } = await trial(kill);
       t.diagnostic(`trial ${i} (${kill}): ${lost} lost, ${delivered} deliveries, ${redelivered} re-deliveries (${((100 * redelivered) / 20_000).toFixed(2)} %)`);
