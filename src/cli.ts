@@ -63,7 +63,8 @@ function exitCodeFor(error: unknown): number {
     return error.exitCode;
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'EPIPE') return 0; // stdout closed early (`| head`): not a failure.
+  // stdout closed early (`| head`) is not a failure — the stdout handler above exits 0 for it. Any
+  // other EPIPE (a pipe of the bus whose reader died) is one, and must never pass for success.
   if (code && (error as Error).message) {
     process.stderr.write(`bmad-bus: ${(error as Error).message}\n`);
     return 1;

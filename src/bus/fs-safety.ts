@@ -142,3 +142,13 @@ export function writeReport(file: string, text: string): void {
     fs.closeSync(fd);
   }
 }
+
+/** The names in a directory; none when it does not exist (yet, or any more). */
+export function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return [];
+    throw error;
+  }
+}

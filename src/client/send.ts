@@ -49,18 +49,25 @@ export async function send(layout: Layout, messages: OutgoingMessage | OutgoingM
 
 export async function sendEnvelopes(layout: Layout, envelopes: Envelope[], options: SendOptions = {}): Promise<void> {
   const lines = envelopes.map((e) => `${serialize(e)}\n`);
+  let resent = false;
   for (;;) {
     const fd = openPipe(layout.busPipe);
     if (fd !== undefined) {
       try {
         await writeToPipe(layout, fd, lines, options.fullPipeTimeoutMs ?? 30_000);
         return;
+      } catch (error) {
+        if (errnoCode(error) !== 'EPIPE') throw error;
+        // The reader (the keeper) died while we wrote: what we wrote may have died with it.
+        // Send it all again; the ids make a repeat harmless (the router journals an id once).
+        resent = true;
       } finally {
         fs.closeSync(fd);
       }
+      continue;
     }
     // Nobody holds the pipe: no router and no keeper. Append to the journal ourselves.
-    if (await appendDirectly(layout, envelopes)) return;
+    if (await appendDirectly(layout, envelopes, resent)) return;
     await sleep(50); // a router is starting: it will hold the pipe in a moment
   }
 }
@@ -131,7 +138,7 @@ function spool(layout: Layout, line: Buffer): string {
   return name;
 }
 
-async function appendDirectly(layout: Layout, envelopes: Envelope[]): Promise<boolean> {
+async function appendDirectly(layout: Layout, envelopes: Envelope[], skipJournaled: boolean): Promise<boolean> {
   // Loaded only here: the common path (a router holds the pipe) stays lean at start-up.
   const [{ acquireWriterLock }, { JournalWriter }] = await Promise.all([import('../journal/writer-lock.js'), import('../journal/writer.js')]);
   let lock;
@@ -152,7 +159,15 @@ async function appendDirectly(layout: Layout, envelopes: Envelope[]): Promise<bo
     }
     const writer = new JournalWriter(layout.journalDir);
     try {
-      writer.append(envelopes.map((e) => `${serialize(e)}\n`).join(''));
+      // After a resend, some may be in the journal already (the keeper took them before it died).
+      let fresh = envelopes;
+      if (skipJournaled) {
+        const { IdWindow } = await import('../journal/id-window.js');
+        const window = IdWindow.load(layout.journalDir, writer.end);
+        fresh = envelopes.filter((e) => !window.has(e.id));
+      }
+      if (fresh.length === 0) return true;
+      writer.append(fresh.map((e) => `${serialize(e)}\n`).join(''));
       writer.syncNow();
     } finally {
       writer.close();

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { listDir } from '../bus/fs-safety.js';
 import path from 'node:path';
 import { errnoCode } from '../bus/errors.js';
 
@@ -22,13 +23,7 @@ export function segmentFileName(start: number): string {
 }
 
 export function listSegments(dir: string): Segment[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
+  const names = listDir(dir);
   const segments: Segment[] = [];
   for (const name of names) {
     const match = SEGMENT_PATTERN.exec(name);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
+import { listDir } from '../bus/fs-safety.js';
 import path from 'node:path';
-import { errnoCode } from '../bus/errors.js';
 
 /**
  * The intake: a write-ahead log of raw pipe reads, in segment files
@@ -47,13 +47,7 @@ export function segmentFile(dir: string, seq: number): string {
 
 /** Intake segment numbers in `dir`, oldest first. */
 export function listIntakeSegments(dir: string): number[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
+  const names = listDir(dir);
   return names.flatMap((n) => {
     const m = SEGMENT_NAME.exec(n);
     return m ? [Number(m[1])] : [];

@@ -20,7 +20,7 @@ import { InboxSink } from './inbox-sink.js';
 import { IntakeConsumer, type IntakeConsumerHost } from './intake-consumer.js';
 import { IntakePump } from './intake-pump.js';
 import { IntakeWriter } from './intake-writer.js';
-import { IdWindow } from './id-window.js';
+import { IdWindow } from '../journal/id-window.js';
 import { ingestLine, type Ingested } from './ingest.js';
 import { LazySink } from './lazy-sink.js';
 import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { listDir } from '../bus/fs-safety.js';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, UnsafeBusRootError, UsageError, errnoCode } from '../bus/errors.js';
@@ -142,13 +143,7 @@ export interface CheckpointSummary {
 
 /** The checkpoints in `dir`, oldest first; files that are not checkpoints are skipped. */
 export function listCheckpoints(dir: string = defaultCheckpointDir()): CheckpointSummary[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
+  const names = listDir(dir);
   const out: CheckpointSummary[] = [];
   for (const name of names) {
     if (!name.endsWith('.json')) continue;

@@ -101,7 +101,6 @@ async function trial(kill: 'router' | 'keeper'): Promise<TrialResult> {
           }
           step(`writer ${w.pid} ${w.spawnargs.slice(2, 3).join(' ').slice(0, 80)} signal=${w.signalCode} ${wchan}`);
         }
-        step(String(fs.readFileSync(layout.keeperStatusFile, 'utf8')));
       }, 20_000).unref();
     }
     assert.deepEqual(await Promise.all(writers.map(exited)), Array(writers.length).fill(0), 'every writer finished');
@@ -119,6 +118,7 @@ async function trial(kill: 'router' | 'keeper'): Promise<TrialResult> {
     const { bodies, envelopes } = journalBodies(layout.journalDir);
     const present = new Set(bodies.map((b) => `${b.s}:${b.i}`));
     const lost = total - present.size;
+    if (lost > 0) step(`missing: ${checkSequences(bodies, counts, true).filter((p) => p.includes('missing')).join('; ')}`);
     const problems = checkSequences(bodies, counts, true).filter((p) => kill === 'keeper' ? !p.includes('missing') : true);
     if (kill === 'router' && lost > 0) {
       const log = fs.existsSync(layout.routerLog) ? fs.readFileSync(layout.routerLog, 'utf8').split('\n').slice(-20).join('\n') : '';
@@ -127,7 +127,9 @@ async function trial(kill: 'router' | 'keeper'): Promise<TrialResult> {
     assert.deepEqual(problems, [], 'journal: none twice, in order per writer');
     assert.equal(envelopes.length, present.size, 'nothing else journaled: no torn or corrupted line');
     assert.equal(new Set(envelopes.map((e) => e.id)).size, envelopes.length, 'no id twice in the journal');
-    assert.equal(fs.existsSync(layout.deadLetterFile) ? fs.readFileSync(layout.deadLetterFile, 'utf8') : '', '', 'no dead letters');
+    // After a keeper kill, `send` sends again what its dead reader may have taken: the repeats are dead-lettered duplicate_id, nothing else is.
+    const dead = fs.existsSync(layout.deadLetterFile) ? fs.readFileSync(layout.deadLetterFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { reason: string }) : [];
+    assert.deepEqual(dead.filter((d) => kill === 'router' || d.reason !== 'duplicate_id'), [], 'no dead letters (but repeats after a keeper kill)');
     // Every agent got all its journaled messages at least once, first arrivals in order.
     const journaled: Record<string, number> = {};
     for (const b of bodies) journaled[b.s] = Math.max(journaled[b.s] ?? 0, b.i);

@@ -1,4 +1,4 @@
-import { journalLines } from '../journal/reader.js';
+import { journalLines } from './reader.js';
 
 /** How far back a writer's id is remembered: the last 100,000 messages, within the last 16 MiB of journal. */
 export const ID_WINDOW_MESSAGES = 100_000;
