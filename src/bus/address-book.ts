@@ -5,6 +5,9 @@ import type { AgentRecord, Registry } from './registry.js';
 /** Names of delivery consumers: an agent's inbox FIFO and its tmux pane each have a cursor. */
 export const inboxConsumer = (agent: string): string => `inbox:${agent}`;
 export const tmuxConsumer = (agent: string): string => `tmux:${agent}`;
+/** The kind part of a consumer key (`inbox:dev-1` → `inbox`): how the router's status file keys an agent's consumers. */
+export type ConsumerKind = 'inbox' | 'tmux';
+export const consumerKindOf = (key: string): ConsumerKind => key.slice(0, key.indexOf(':')) as ConsumerKind;
 
 /** Who a journaled message is for: known agents, and the one unknown name it was addressed to (if any). */
 export interface Recipients {

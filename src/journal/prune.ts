@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry } from '../bus/registry.js';
-import { AddressBook } from '../bus/address-book.js';
+import { AddressBook, consumerKindOf } from '../bus/address-book.js';
 import { readCursors } from './cursors.js';
 import { listSegments } from './segments.js';
 import { readStateFile } from '../bus/state-file.js';
@@ -57,7 +57,7 @@ function oldestPositionNeeded(layout: Layout, end: number): number {
   let oldest = end;
   for (const name of book.names) {
     for (const key of book.consumersOf(name)) {
-      const liveCursor = live.agents?.[name]?.consumers?.[key.slice(0, key.indexOf(':'))]?.cursor;
+      const liveCursor = live.agents?.[name]?.consumers?.[consumerKindOf(key)]?.cursor;
       const candidates = [saved[key], liveCursor, saved[key] === undefined ? registry.agents[name]?.since : undefined].filter(
         (v): v is number => typeof v === 'number',
       );

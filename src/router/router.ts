@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { AddressBook } from '../bus/address-book.js';
+import { AddressBook, consumerKindOf } from '../bus/address-book.js';
 import { createEnvelope, serialize, withRcpt, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
 import { BusError, InvalidMessageError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
@@ -634,7 +634,7 @@ export class Router extends EventEmitter<RouterEvents> {
     for (const [key, c] of this.consumers) {
       const entry = (agents[c.agent] ??= { undelivered: 0, consumers: {} });
       entry.undelivered = Math.max(entry.undelivered, c.undelivered);
-      entry.consumers[key.slice(0, key.indexOf(':'))] = {
+      entry.consumers[consumerKindOf(key)] = {
         cursor: c.cursor,
         live: c.isLive,
         delivered: c.deliveredTotal,

@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../bus/fs-safety.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
 import { inboxConsumer, readCursors, tmuxConsumer } from '../journal/cursors.js';
+import { consumerKindOf } from '../bus/address-book.js';
 import { journalEnd } from '../journal/segments.js';
 import { BIN } from '../router/daemon-control.js';
 import { readLiveRouterStatus } from '../router/router-status.js';
@@ -144,7 +145,8 @@ function deliveryPositions(layout: Layout, agents: string[]): Record<string, num
   const out: Record<string, number> = {};
   for (const agent of agents) {
     for (const key of [inboxConsumer(agent), tmuxConsumer(agent)]) {
-      const liveCursor = router?.agents[agent]?.consumers[key]?.cursor;
+      // The router's status keys an agent's consumers by kind (`inbox`), the cursor file by full key.
+      const liveCursor = router?.agents[agent]?.consumers[consumerKindOf(key)]?.cursor;
       const values = [saved[key], liveCursor].filter((v): v is number => typeof v === 'number');
       if (values.length > 0) out[key] = Math.max(...values);
     }
