@@ -118,7 +118,7 @@ export function normalize(
   if (!hasEnvelopeField) {
     const envelope = stamp({ body: value }, origin, now, makeId);
     // The writer's text is the body as it is: wrapped, not re-serialised.
-    return { envelope, line: serialize(withRawBody(envelope, parsed.raw)) };
+    return { envelope, line: serialize(envelope, parsed.raw) };
   }
   for (const key of Object.keys(value)) {
     if (!FIELD_SET.has(key)) {
@@ -141,8 +141,8 @@ export function normalize(
   // A complete envelope is journaled as the writer wrote it: no re-serialising on the hot path.
   if (complete) return { envelope, line: parsed.raw };
   // Otherwise the body still goes in as its writer wrote it, never parsed and re-serialised.
-  if ('body' in value && value.body !== null) withRawBody(envelope, topLevelValues(parsed.raw).get('body')!);
-  return { envelope, line: serialize(envelope), ...(warning ? { warning } : {}) };
+  const rawBody = 'body' in value && value.body !== null ? topLevelValues(parsed.raw).get('body') : undefined;
+  return { envelope, line: serialize(envelope, rawBody), ...(warning ? { warning } : {}) };
 }
 
 function stamp(value: Record<string, unknown>, origin: Origin, now: number, makeId: (now: number) => string = newId): Envelope {
@@ -223,9 +223,9 @@ export function withRawBody<T extends Envelope>(envelope: T, text: string): T {
   return envelope;
 }
 
-/** The canonical line of an envelope (fields in a fixed order, no newline); the body as its writer wrote it. */
-export function serialize(envelope: Envelope): string {
-  const raw = rawBodies.get(envelope);
+/** The canonical line of an envelope (fields in a fixed order, no newline); the body as its writer wrote it (`rawBody`, or what withRawBody kept). */
+export function serialize(envelope: Envelope, rawBody?: string): string {
+  const raw = rawBody ?? rawBodies.get(envelope);
   const head = { id: envelope.id, ts: envelope.ts, from: envelope.from, to: envelope.to, type: envelope.type };
   let line = `${JSON.stringify(head).slice(0, -1)},"body":${raw ?? JSON.stringify(envelope.body ?? null) ?? 'null'}`;
   if (envelope.thread !== undefined) line += `,"thread":${JSON.stringify(envelope.thread)}`;

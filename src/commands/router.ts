@@ -38,8 +38,10 @@ export async function routerCommand(options: RouterCommandOptions): Promise<void
     });
   });
   // Under a keeper: it writes the intake and says when it grew.
-  process.on('message', (message: { intake?: string } | undefined) => {
-    if (message?.intake) router.intakeAppended();
+  process.on('message', (message: { intake?: string; end?: { seq: number; offset: number } } | undefined) => {
+    if (!message?.intake) return;
+    const end = message.end;
+    router.intakeAppended(end && Number.isSafeInteger(end.seq) && Number.isSafeInteger(end.offset) ? end : undefined);
   });
   await router.start();
   process.stdout.write(`bmad-bus router ready pid=${process.pid} root=${layout.root} durability=${router.options.durability}\n`);

@@ -11,8 +11,11 @@ export const ID_WINDOW_BYTES = 16 * 1024 * 1024;
  * in count and in journal bytes, so memory stays small however busy the bus.
  */
 export class IdWindow {
-  /** id → running byte total when it was added (for the byte bound), oldest first. */
-  private readonly ids = new Map<string, number>();
+  private readonly ids = new Set<string>();
+  /** The ids in the order they came, with the running byte total at each (a queue: `head` is the oldest). */
+  private order: string[] = [];
+  private totals: number[] = [];
+  private head = 0;
   private total = 0;
 
   constructor(private readonly maxIds = ID_WINDOW_MESSAGES, private readonly maxBytes = ID_WINDOW_BYTES) {}
@@ -43,10 +46,18 @@ export class IdWindow {
 
   add(id: string, bytes: number): void {
     this.total += bytes;
-    this.ids.set(id, this.total);
-    for (const [oldest, at] of this.ids) {
-      if (this.ids.size <= this.maxIds && this.total - at < this.maxBytes) break;
-      this.ids.delete(oldest);
+    this.ids.add(id);
+    this.order.push(id);
+    this.totals.push(this.total);
+    while (this.ids.size > this.maxIds || this.total - this.totals[this.head]! >= this.maxBytes) {
+      this.ids.delete(this.order[this.head]!);
+      this.head++;
+    }
+    // Drop the evicted front now and then (not on every add: that would copy the arrays each time).
+    if (this.head > 4096 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.totals = this.totals.slice(this.head);
+      this.head = 0;
     }
   }
 }

@@ -22,7 +22,7 @@ export interface ConsumerLimits {
   queueBytes: number;
 }
 
-export const INBOX_LIMITS: ConsumerLimits = { batchItems: 4096, batchBytes: 64 * 1024, queueItems: 4096, queueBytes: 512 * 1024 };
+export const INBOX_LIMITS: ConsumerLimits = { batchItems: 4096, batchBytes: 256 * 1024, queueItems: 4096, queueBytes: 512 * 1024 };
 export const PANE_LIMITS: ConsumerLimits = { batchItems: 64, batchBytes: 256 * 1024, queueItems: 1024, queueBytes: 1024 * 1024 };
 
 /**

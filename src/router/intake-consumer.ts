@@ -75,14 +75,15 @@ export class IntakeConsumer {
   }
 
   /**
-   * Consumes the records there are, up to about `budget` bytes (the event
-   * loop gets a turn between calls). Returns the records read, and whether
+   * Consumes the records there are (up to `until`, the writer's end, when
+   * known), up to about `budget` bytes (the event loop gets a turn between
+   * calls). Returns the records read, and whether
    * it stopped with more left.
    */
-  consume(budget = 4 * 1024 * 1024): { records: number; more: boolean } {
+  consume(budget = 4 * 1024 * 1024, until?: IntakePosition): { records: number; more: boolean } {
     let records = 0;
     let bytes = 0;
-    for (const record of this.reader.read()) {
+    for (const record of this.reader.read(until)) {
       this.parse(record);
       this.host.afterRecord();
       records++;

@@ -32,15 +32,25 @@ export class IntakeReader {
     return { seq: this.seq, offset: this.offset };
   }
 
-  /** Every whole record from the position on; the position moves past each as it is yielded. */
-  *read(): Generator<ReadRecord> {
+  /**
+   * Every whole record from the position on; the position moves past each as
+   * it is yielded. `until`, when the caller knows where the writer's end is
+   * (the writer is in this process, or the keeper said), spares the look at
+   * the file's size and the directory.
+   */
+  *read(until?: IntakePosition): Generator<ReadRecord> {
     for (;;) {
       if (!this.openCurrent()) return;
-      yield* this.readSegment();
-      const next = listIntakeSegments(this.dir).find((s) => s > this.seq);
+      if (until && this.seq === until.seq) {
+        yield* this.readSegment(until.offset);
+        return;
+      }
+      yield* this.readSegment(fs.fstatSync(this.fd).size);
+      if (until && this.seq > until.seq) return;
+      const next = until ? this.seq + 1 : listIntakeSegments(this.dir).find((s) => s > this.seq);
       if (next === undefined) return;
       // The writer moves on only after its last write here: one more pass finds that write.
-      yield* this.readSegment();
+      if (!until) yield* this.readSegment(fs.fstatSync(this.fd).size);
       this.close();
       this.seq = next;
       this.offset = HEADER_BYTES;
@@ -52,8 +62,7 @@ export class IntakeReader {
     this.fd = -1;
   }
 
-  private *readSegment(): Generator<ReadRecord> {
-    const size = fs.fstatSync(this.fd).size;
+  private *readSegment(size: number): Generator<ReadRecord> {
     while (this.offset + RECORD_HEAD + RECORD_FOOT <= size) {
       const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - this.offset));
       const got = fs.readSync(this.fd, chunk, 0, chunk.length, this.offset);

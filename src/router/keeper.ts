@@ -36,7 +36,7 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
   const writer = new IntakeWriter(layout.journalDir);
   const identity = rootIdentity(layout);
   const pump = new IntakePump(layout, writer, {
-    onAppend: () => router.send({ intake: 'appended' }),
+    onAppend: () => router.send({ intake: 'appended', end: writer.end }),
     log,
   });
   const rootTimer = setInterval(() => {
@@ -69,7 +69,7 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
     name: 'router', command: options.routerCommand, env, log,
     onChange: () => {
       // A router just started replays the intake by itself; a word now starts it on what came since.
-      if (router.pid !== undefined) router.send({ intake: 'appended' });
+      if (router.pid !== undefined) router.send({ intake: 'appended', end: writer.end });
       status.restarts = router.restarts;
       setOrDelete(status, 'router_pid', router.pid);
       setOrDelete(status, 'last_exit', router.lastExit);
@@ -100,7 +100,7 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
       await supervisor?.stop();
       // Stop reading (what the pipes hold is read into the intake first), then let the router journal it all.
       pump.close();
-      router.send({ intake: 'appended' });
+      router.send({ intake: 'appended', end: writer.end });
       await router.stop();
       clearInterval(rootTimer);
       writer.close();

@@ -20,6 +20,7 @@ import { InboxSink } from './inbox-sink.js';
 import { IntakeConsumer, type IntakeConsumerHost } from './intake-consumer.js';
 import { IntakePump } from './intake-pump.js';
 import { IntakeWriter } from './intake-writer.js';
+import type { IntakePosition } from './intake-format.js';
 import { IdWindow } from '../journal/id-window.js';
 import { ingestLine, type Ingested } from './ingest.js';
 import { LazySink } from './lazy-sink.js';
@@ -148,8 +149,8 @@ export class Router extends EventEmitter<RouterEvents> {
       this.pump = new IntakePump(this.layout, this.intakeWriter, { onAppend: () => this.consumeIntake(), log: (line) => this.log(line) });
       this.pump.start();
     } else {
-      // The keeper says when it wrote (`intakeAppended`); a look now and then covers a missed word.
-      this.timers.push(setInterval(() => this.consumeIntake(), 250));
+      // The keeper says when it wrote (`intakeAppended`); a look at the files now and then covers a missed word.
+      this.timers.push(setInterval(() => this.consumeIntake(true), 250));
     }
     this.timers.push(setInterval(() => this.writeStatus(), this.options.statusIntervalMs));
     this.timers.push(setInterval(() => this.persistCursors(), this.options.cursorIntervalMs));
@@ -165,10 +166,14 @@ export class Router extends EventEmitter<RouterEvents> {
     return this.closePromise;
   }
 
-  /** The keeper wrote more into the intake. */
-  intakeAppended(): void {
+  /** The keeper wrote more into the intake; `end` is where its writer stands now, when it says. */
+  intakeAppended(end?: IntakePosition): void {
+    if (end) this.announcedEnd = end;
     this.consumeIntake();
   }
+
+  /** The intake writer's end as last announced by the keeper (undefined: look at the files). */
+  private announcedEnd: IntakePosition | undefined;
 
   /** Accepts a message made inside the daemon (supervisor, pane sink events). */
   publish(message: { to: string; type: string; body: unknown; from?: string }): Envelope | undefined {
@@ -206,9 +211,9 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   /** Reads what the intake has now into the journal, a bounded stretch per turn of the event loop. */
-  private consumeIntake(): void {
+  private consumeIntake(scan = false): void {
     if (this.closePromise || this.consumeScheduled || this.mustPause()) return;
-    const { more } = this.intake.consume();
+    const { more } = this.intake.consume(undefined, scan ? undefined : (this.intakeWriter?.end ?? this.announcedEnd));
     this.flushBatch();
     if (more && !this.mustPause()) {
       this.consumeScheduled = true;
@@ -280,11 +285,24 @@ export class Router extends EventEmitter<RouterEvents> {
    */
   private replayIntake(): void {
     const mark = this.intake.startMark;
-    const ids = new Set<string>();
-    for (const l of journalLines(this.layout.journalDir, Math.min(mark.journalEnd, this.journal.end), this.journal.end)) {
-      ids.add((JSON.parse(l.line) as Envelope).id);
-    }
-    this.intake.setReplay({ ids, deadIds: recentDeadLetterIds(this.layout.deadLetterFile) });
+    const journalDir = this.layout.journalDir;
+    const end = this.journal.end;
+    const deadLetterFile = this.layout.deadLetterFile;
+    // Built when the first line is met: with nothing to replay (the usual start) the journal is not read.
+    let ids: Set<string> | undefined;
+    let deadIds: Set<string> | undefined;
+    this.intake.setReplay({
+      get ids() {
+        if (!ids) {
+          ids = new Set();
+          for (const l of journalLines(journalDir, Math.min(mark.journalEnd, end), end)) ids.add((JSON.parse(l.line) as Envelope).id);
+        }
+        return ids;
+      },
+      get deadIds() {
+        return (deadIds ??= recentDeadLetterIds(deadLetterFile));
+      },
+    });
     const before = this.stats.accepted;
     let records = 0;
     for (;;) {
