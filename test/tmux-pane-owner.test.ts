@@ -53,7 +53,16 @@ describe('the router types only into panes tagged for the agent, on the server i
   it('after kill-server, nothing is typed into the unrelated session that got %0 and %1', async () => {
     tmux.run(['kill-server']);
     // At once, as a user would: an unrelated session whose panes get the same ids (one tagged by chance for a-1).
-    tmux.run(['-f', '/dev/null', 'new-session', '-d', '-s', 'other', '-x', '200', '-y', '50', `exec cat > ${shq(file('other0.out'))}`]);
+    // A client that reaches the old server while it is still exiting gets "server exited unexpectedly": try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        tmux.run(['-f', '/dev/null', 'new-session', '-d', '-s', 'other', '-x', '200', '-y', '50', `exec cat > ${shq(file('other0.out'))}`]);
+        break;
+      } catch (error) {
+        if (attempt >= 20 || !String(error).includes('server exited unexpectedly')) throw error;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
     const second = tmux.run(['new-window', '-d', '-P', '-F', '#{pane_id}', '-t', 'other:', `exec cat > ${shq(file('other1.out'))}`]);
     assert.deepEqual([tmux.run(['display-message', '-p', '-t', 'other', '#{pane_id}']), second], ['%0', '%1']);
     assert.equal((await cli(['send', 'a-1', 'after the crash', ...base])).code, 0);

@@ -149,6 +149,20 @@ async function appendDirectly(layout: Layout, envelopes: Envelope[], skipJournal
     throw error;
   }
   try {
+    // A keeper that died left reads in the intake that no router journaled yet: journaling
+    // these now would put them before those. They go behind them, into the intake; the next
+    // router journals both, in order (what `send` always promised: in order per sender).
+    if (await intakeHasUnconsumed(layout)) {
+      const { IntakeWriter } = await import('../router/intake-writer.js');
+      const intake = new IntakeWriter(layout.journalDir);
+      try {
+        intake.append('bus.pipe', Date.now(), Buffer.from(envelopes.map((e) => `${serialize(e)}\n`).join('')));
+        intake.sync();
+      } finally {
+        intake.close();
+      }
+      return true;
+    }
     // The router picks the agent of a `role:` address when it accepts a message; here
     // the sender accepts it, so it picks (same rule), or no consumer would ever take it.
     const book = new AddressBook(readRegistry(layout));
@@ -175,6 +189,22 @@ async function appendDirectly(layout: Layout, envelopes: Envelope[], skipJournal
     return true;
   } finally {
     await lock.release();
+  }
+}
+
+/** Whether the intake holds reads after its mark: what a dead keeper took and no router journaled yet. */
+async function intakeHasUnconsumed(layout: Layout): Promise<boolean> {
+  const [{ HEADER_BYTES, listIntakeSegments }, { readIntakeMark }, { IntakeReader }] = await Promise.all([
+    import('../router/intake-format.js'), import('../router/intake-mark.js'), import('../router/intake-reader.js'),
+  ]);
+  const first = listIntakeSegments(layout.journalDir)[0];
+  if (first === undefined) return false;
+  const reader = new IntakeReader(layout.journalDir, readIntakeMark(layout.intakeMarkFile)?.at ?? { seq: first, offset: HEADER_BYTES });
+  try {
+    for (const _record of reader.read()) return true;
+    return false;
+  } finally {
+    reader.close();
   }
 }
 

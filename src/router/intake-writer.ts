@@ -94,6 +94,11 @@ export class IntakeWriter {
     }
   }
 
+  /** Makes what was appended survive a power loss too (`send` with no router: accepted means on disk). */
+  sync(): void {
+    fs.fdatasyncSync(this.fd);
+  }
+
   close(): void {
     if (this.fd < 0) return;
     fs.closeSync(this.fd);
