@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createEnvelope } from '../src/bus/envelope.js';
 import type { AgentRecord } from '../src/bus/registry.js';
-import type { DeliveryItem, DeliveryResult, Sink } from '../src/router/sink.js';
+import type { DeliveryItem, DeliveryResult, Sink } from '../src/bus/delivery.js';
 import { createPaneSink } from '../src/tmux/pane-sink.js';
 import { renderMessage } from '../src/tmux/render.js';
 import { tempDir, waitFor } from './helpers/bus.js';

@@ -1,6 +1,6 @@
 import { decodeJournalLine, type Envelope } from '../bus/envelope.js';
 import { readJournal } from '../journal/reader.js';
-import type { DeliveryItem, DeliveryResult, Sink } from './sink.js';
+import type { DeliveryItem, DeliveryResult, Sink } from '../bus/delivery.js';
 
 /** What a consumer needs from the router. */
 export interface ConsumerHost {

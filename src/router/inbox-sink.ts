@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { checkEntry, ensureFifo } from '../bus/fs-safety.js';
 import { errnoCode } from '../bus/errors.js';
-import type { DeliveryItem, DeliveryResult, Sink } from './sink.js';
+import type { DeliveryItem, DeliveryResult, Sink } from '../bus/delivery.js';
 import { PIPE_BUF } from '../bus/envelope.js';
 
 /** Why a path cannot be used, as checkEntry says it (`it is a symlink`), else the error. */

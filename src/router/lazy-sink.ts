@@ -1,4 +1,4 @@
-import type { DeliveryItem, DeliveryResult, Sink } from './sink.js';
+import type { DeliveryItem, DeliveryResult, Sink } from '../bus/delivery.js';
 
 /**
  * A sink whose implementation is loaded on first use, so a router that never

@@ -26,7 +26,7 @@ import { ingestLine, type Ingested } from './ingest.js';
 import { LazySink } from './lazy-sink.js';
 import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';
 import { writeRouterStatus, type RouterStatus } from './router-status.js';
-import type { DeliveryItem, Sink } from './sink.js';
+import type { DeliveryItem, Sink } from '../bus/delivery.js';
 
 /** A message accepted into the journal, with where it sits. */
 interface Accepted {

@@ -1,5 +1,5 @@
 import type { AgentRecord } from '../bus/registry.js';
-import type { DeliveryItem, DeliveryResult, Sink } from '../router/sink.js';
+import type { DeliveryItem, DeliveryResult, Sink } from '../bus/delivery.js';
 import { acquireTmuxClient, releaseTmuxClient, type TmuxClient } from './client.js';
 import { PaneInjector } from './injector.js';
 import { readPaneInfo, resolvePaneId, shellMismatch } from './pane-info.js';

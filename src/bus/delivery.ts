@@ -1,4 +1,4 @@
-import type { Envelope } from '../bus/envelope.js';
+import type { Envelope } from './envelope.js';
 
 /** One journaled message on its way to one consumer. */
 export interface DeliveryItem {
