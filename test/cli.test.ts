@@ -427,6 +427,33 @@ describe('tail', () => {
   });
 });
 
+describe('role: without a router', () => {
+  test('four sends with no router go round robin, and a router started after them goes on from there', async () => {
+    const { root, cleanup } = tempRoot();
+    let router: RunningRouter | undefined;
+    try {
+      await ok(root, ['init']);
+      for (const name of ['a', 'b', 'c']) await ok(root, ['agents', 'add', name, '--role', 'dev']);
+      for (const n of [1, 2, 3, 4]) await ok(root, ['send', 'role:dev', `job ${n}`]);
+      const rcpts = async () => ndjson(await ok(root, ['tail', '--no-follow', '--json', '--to', 'role:dev'])).map((e) => e.rcpt);
+      assert.deepEqual(await rcpts(), ['a', 'b', 'c', 'a'], 'the same round robin as the router, across processes');
+      router = await startRouter(root);
+      await ok(root, ['send', 'role:dev', 'job 5']);
+      await waitFor(async () => (await rcpts()).length === 5, 10_000, 'job 5 journaled');
+      assert.deepEqual(await rcpts(), ['a', 'b', 'c', 'a', 'b'], 'the router takes the turn where the sends left it');
+      await router.stop();
+      router = undefined;
+      // A damaged position file costs the balance, never a message.
+      fs.writeFileSync(path.join(root, 'state', 'role-turns.json'), '{not json');
+      await ok(root, ['send', 'role:dev', 'job 6']);
+      assert.equal((await rcpts()).length, 6);
+    } finally {
+      await router?.stop();
+      cleanup();
+    }
+  });
+});
+
 describe('addressing: broadcast, pair pipes from the shell, role: and group:', () => {
   let root: string;
   let cleanup: () => void;

@@ -286,8 +286,14 @@ describe('names', () => {
     assert.deepEqual(to('role:dev', 'user', 'dev-2'), { agents: ['dev-2'] });
     assert.deepEqual(to('role:dev'), { agents: [], unknown: 'role:dev' });
     // Round robin over live agents of the role, skipping failed ones.
-    assert.deepEqual([1, 2, 3, 4].map(() => book.chooseForRole('dev')), ['dev-1', 'dev-2', 'dev-1', 'dev-2']);
-    assert.equal(book.chooseForRole('ops'), undefined);
+    const positions = new Map<string, number>();
+    const turns = { next: (role: string, candidates: readonly string[]) => {
+      const turn = positions.get(role) ?? 0;
+      positions.set(role, turn + 1);
+      return candidates[turn % candidates.length];
+    } };
+    assert.deepEqual([1, 2, 3, 4].map(() => book.chooseForRole('dev', turns)), ['dev-1', 'dev-2', 'dev-1', 'dev-2']);
+    assert.equal(book.chooseForRole('ops', turns), undefined);
     assert.deepEqual(book.consumersOf('dev-1'), ['inbox:dev-1']);
     assert.deepEqual(book.consumersOf('dev-2'), ['inbox:dev-2', 'tmux:dev-2']);
     assert.deepEqual(book.consumersOf('qa-1'), []);

@@ -9,6 +9,11 @@ export const tmuxConsumer = (agent: string): string => `tmux:${agent}`;
 export type ConsumerKind = 'inbox' | 'tmux';
 export const consumerKindOf = (key: string): ConsumerKind => key.slice(0, key.indexOf(':')) as ConsumerKind;
 
+/** Keeps each role's round-robin position (bus/role-turns.ts persists it). */
+export interface RoleTurnKeeper {
+  next(role: string, candidates: readonly string[]): string | undefined;
+}
+
 /** Who a journaled message is for: known agents, and the one unknown name it was addressed to (if any). */
 export interface Recipients {
   agents: string[];
@@ -23,7 +28,6 @@ export interface Recipients {
 export class AddressBook {
   private agents = new Map<string, AgentRecord>();
   private groups: Registry['groups'] = {};
-  private roleTurn = new Map<string, number>();
 
   constructor(registry: Registry) {
     this.update(registry);
@@ -42,16 +46,13 @@ export class AddressBook {
     return this.agents.get(name);
   }
 
-  /** Round robin over the live agents of a role, skipping failed ones. */
-  chooseForRole(role: string): string | undefined {
+  /** Round robin over the live agents of a role, skipping failed and dead ones; `turns` keeps the position. */
+  chooseForRole(role: string, turns: RoleTurnKeeper): string | undefined {
     const candidates = [...this.agents.values()]
       .filter((a) => a.role === role && a.status !== 'failed' && a.status !== 'dead')
       .map((a) => a.name)
       .sort();
-    if (candidates.length === 0) return undefined;
-    const turn = this.roleTurn.get(role) ?? 0;
-    this.roleTurn.set(role, turn + 1);
-    return candidates[turn % candidates.length];
+    return turns.next(role, candidates);
   }
 
   recipients(envelope: Envelope): Recipients {

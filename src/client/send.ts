@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { RoleTurns } from '../bus/role-turns.js';
 import { AddressBook } from '../bus/address-book.js';
 import { BusError, errnoCode } from '../bus/errors.js';
 import { PIPE_BUF, createEnvelope, jsonBody, serialize, withRawBody, type Envelope } from '../bus/envelope.js';
@@ -165,10 +166,12 @@ async function appendDirectly(layout: Layout, envelopes: Envelope[], skipJournal
     }
     // The router picks the agent of a `role:` address when it accepts a message; here
     // the sender accepts it, so it picks (same rule), or no consumer would ever take it.
+    // The position of the round robin is the router's too: both choose holding the writer lock.
     const book = new AddressBook(readRegistry(layout));
+    let turns: RoleTurns | undefined;
     for (const envelope of envelopes) {
       if (envelope.rcpt !== undefined || !envelope.to.startsWith('role:')) continue;
-      const chosen = book.chooseForRole(envelope.to.slice('role:'.length));
+      const chosen = book.chooseForRole(envelope.to.slice('role:'.length), (turns ??= RoleTurns.load(layout)));
       if (chosen) envelope.rcpt = chosen;
     }
     const writer = new JournalWriter(layout.journalDir);

@@ -10,6 +10,7 @@ import { readRegistry, type AgentRecord } from '../bus/registry.js';
 import { rootIdentity, verifyRoot } from '../bus/root.js';
 import { readStateFile } from '../bus/state-file.js';
 import { countBacklog } from '../journal/backlog.js';
+import { RoleTurns } from '../bus/role-turns.js';
 import { readCursors, writeCursors } from '../journal/cursors.js';
 import { DeadLetterLog, deadLetterFor, recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
 import { journalLines } from '../journal/reader.js';
@@ -268,11 +269,14 @@ export class Router extends EventEmitter<RouterEvents> {
     }
   }
 
+  /** Loaded at the first `role:` message, after the writer lock is ours (a `send` may have moved it before). */
+  private roleTurns: RoleTurns | undefined;
+
   /** A role is resolved once, here, and the choice journaled: re-delivery goes to the same agent. */
   private chooseRecipient(normalized: Normalized): void {
     // The registry must be current: an agent marked failed a moment ago is not a choice.
     this.reloadRegistryIfChanged();
-    const chosen = this.book.chooseForRole(normalized.envelope.to.slice(5));
+    const chosen = this.book.chooseForRole(normalized.envelope.to.slice(5), (this.roleTurns ??= RoleTurns.load(this.layout)));
     if (!chosen) return;
     normalized.envelope.rcpt = chosen;
     normalized.line = withRcpt(normalized.line, chosen);
