@@ -43,16 +43,47 @@ export function openBus(options: BusOptions = {}): Bus {
   };
 }
 
+/**
+ * Resolves and checks (or creates) a bus root and returns its layout: what
+ * `send`, `readMessages`, `subscribe` and `new Router` take.
+ */
 export { layoutFor as initBus };
-export { send, readMessages, subscribe };
+/** Sends messages: through the router when one runs, else straight into the journal. Returns the stamped envelopes. */
+export { send };
+/** An agent's messages from its own read position in the journal (independent of the router's delivery). */
+export { readMessages };
+/** All traffic (or what a filter keeps) from the journal, live. */
+export { subscribe };
+/** The router of one bus root, in this process: reads the pipes, journals every message and delivers it. */
 export { Router } from './router/router.js';
 export type { RouterOptionsInput as RouterOptions } from './router/router-options.js';
-export { Layout, resolveRoot } from './bus/layout.js';
-export { createEnvelope, serialize, parseLine, normalize, PIPE_BUF, type Envelope, type Origin } from './bus/envelope.js';
-export { parseAddress, isValidName, assertName, type Address } from './bus/names.js';
+/** Address parsing and name rules, as the router applies them. */
+export { parseAddress, isValidName, assertName, DEFAULT_SENDER, type Address } from './bus/names.js';
+/** Writes up to this many bytes into a FIFO are atomic: keep a line you write into a pipe under it. */
+export { PIPE_BUF, type Envelope, type Origin } from './bus/envelope.js';
+export type { Layout } from './bus/layout.js';
 export type { AgentRecord, AgentInput, Registry, DeliveryMode } from './bus/registry.js';
 export type { OutgoingMessage, SendOptions } from './client/send.js';
 export type { ReadOptions, ReceivedMessage } from './client/read.js';
 export type { SubscribeOptions } from './client/subscribe.js';
 export type { BusOptions } from './bus/open-bus.js';
-export * from './bus/errors.js';
+/** Every error the bus throws on purpose is a BusError: its `name` says which, `exitCode` is what the CLI exits with. */
+export {
+  BusError,
+  InvalidNameError,
+  InvalidAddressError,
+  InvalidMessageError,
+  UsageError,
+  UnsafeBusRootError,
+  BusNotInitializedError,
+  RouterAlreadyRunningError,
+  RouterNotRunningError,
+  UnknownAgentError,
+  ConfigError,
+  TimeoutError,
+  TmuxError,
+  UnknownTaskError,
+  DependencyCycleError,
+  TaskStateError,
+  SessionExistsError,
+} from './bus/errors.js';

@@ -1,4 +1,10 @@
-/** Internals for tests and tools: not a stable API. */
+/**
+ * `bmad-bus/internal`: the building blocks under the public API, for tests
+ * and tools. Not a stable API: names and shapes here change without notice.
+ */
+export { Layout, resolveRoot } from './bus/layout.js';
+export { createEnvelope, serialize, parseLine, normalize } from './bus/envelope.js';
+export { errnoCode, isExpectedFsRace } from './bus/errors.js';
 export * from './journal/reader.js';
 export * from './journal/writer.js';
 export * from './journal/segments.js';
