@@ -7,6 +7,7 @@ import { countUndelivered } from '../client/backlog.js';
 import { readJournal } from '../journal/reader.js';
 import { journalEnd, journalStart } from '../journal/segments.js';
 import { readLiveRouterStatus } from '../router/router-status.js';
+import { findPane, listPanes } from '../tmux/pane-list.js';
 import { tryTmux } from '../tmux/plain.js';
 import { ProcessTreeSampler } from './proc-stats.js';
 import { listTasks } from './tasks.js';
@@ -99,16 +100,12 @@ export class MonitorSampler {
     const sockets = new Set<string>();
     for (const a of Object.values(agents)) if (a.tmux) sockets.add(a.tmux_socket ?? this.socket ?? '');
     for (const socket of sockets) {
-      const text = await tryTmux(['list-panes', '-a', '-F', ['#{pane_id}', '#{session_name}', '#{window_index}', '#{window_name}', '#{pane_index}', '#{pane_pid}', '#{pane_dead}'].join('\u001f')], {
-        socket: socket || undefined,
-        timeoutMs: 3000,
-      });
-      if (text === undefined) continue;
-      const rows = text.split('\n').filter(Boolean).map((l) => l.split('\u001f'));
+      const panes = await listPanes((args) => tryTmux(args, { socket: socket || undefined, timeoutMs: 3000 }));
+      if (panes === undefined) continue;
       for (const a of Object.values(agents)) {
         if (!a.tmux || (a.tmux_socket ?? this.socket ?? '') !== socket) continue;
-        const row = rows.find((r) => r[0] === a.tmux || `${r[1]}:${r[2]}.${r[4]}` === a.tmux || `${r[1]}:${r[3]}.${r[4]}` === a.tmux);
-        if (row) out.set(a.name, { session: row[1]!, pid: Number(row[5]) || undefined, dead: row[6] === '1' });
+        const pane = findPane(panes, a.tmux);
+        if (pane) out.set(a.name, { session: pane.session, pid: pane.pid, dead: pane.dead });
         else out.set(a.name, { missing: true, dead: true });
       }
     }

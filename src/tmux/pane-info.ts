@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { TmuxClient } from './client.js';
+import { findPane, listPanes } from './pane-list.js';
 
 /** What the injector needs to know about a pane before and after typing into it. */
 export interface PaneInfo {
@@ -55,29 +56,11 @@ export async function readPaneInfo(client: TmuxClient, paneId: string): Promise<
   };
 }
 
-/**
- * Turns a tmux target into a pane id: `%12` as is; `session:window.pane`,
- * `session:window` (its active pane) or `session` (its active pane), with the
- * window given by index or name. Undefined when nothing matches.
- */
+/** Turns a tmux target into a pane id (`%12` as is, else as findPane reads it). */
 export async function resolvePaneId(client: TmuxClient, target: string): Promise<string | undefined> {
   if (/^%\d+$/.test(target)) return target;
-  const out = await client.tryCommand([
-    'list-panes', '-a', '-F',
-    ['#{pane_id}', '#{session_name}', '#{window_index}', '#{window_name}', '#{pane_index}', '#{window_active}', '#{pane_active}'].join(SEP),
-  ]);
-  if (!out) return undefined;
-  const match = /^([^:]+)(?::([^.]*))?(?:\.(\d+))?$/.exec(target);
-  if (!match) return undefined;
-  const [, session, window, pane] = match;
-  for (const line of out.split('\n')) {
-    const [id, s, wIndex, wName, pIndex, wActive, pActive] = line.split(SEP);
-    if (s !== session) continue;
-    if (window ? window !== wIndex && window !== wName : wActive !== '1') continue;
-    if (pane !== undefined ? pane !== pIndex : pActive !== '1') continue;
-    return id;
-  }
-  return undefined;
+  const panes = await listPanes((args) => client.tryCommand(args));
+  return panes && findPane(panes, target)?.id;
 }
 
 /** The pane's visible rows from `from` to `to` (0 is the top row), as plain text. */

@@ -1,6 +1,7 @@
 import type { Layout } from '../bus/layout.js';
-import { readRegistry } from '../bus/registry.js';
-import { runTmux } from './plain.js';
+import { readRegistry, type AgentRecord } from '../bus/registry.js';
+import { findPane, listPanes } from './pane-list.js';
+import { tryTmux } from './plain.js';
 import { readTeamState } from './team-state.js';
 
 /** One pane of a team, as `status` shows it. */
@@ -26,12 +27,6 @@ export interface PaneStatus {
   title?: string;
 }
 
-const SEP = '\u001f';
-const FORMAT = [
-  '#{session_name}', '#{window_index}', '#{window_name}', '#{pane_index}', '#{pane_id}', '#{pane_current_command}',
-  '#{pane_dead}', '#{pane_dead_status}', '#{pane_pid}', '#{window_activity}', '#{@bmad_agent}', '#{@bmad_title}',
-].join(SEP);
-
 /**
  * Collects every pane of the sessions that hold a registered agent's pane or
  * that `up` made, per tmux server, plus a `missing` row for each agent whose
@@ -48,37 +43,37 @@ export async function collectPaneStatus(layout: Layout, socket: string | undefin
   const seenAgents = new Set<string>();
   for (const key of sockets) {
     const sock = key || undefined;
-    let out: string;
-    try {
-      out = await runTmux(['list-panes', '-a', '-F', FORMAT], { socket: sock, timeoutMs: 5000 });
-    } catch {
-      continue; // no server on this socket: its agents show as missing below
+    const panes = await listPanes((args) => tryTmux(args, { socket: sock, timeoutMs: 5000 }));
+    if (panes === undefined) continue; // no server on this socket: its agents show as missing below
+    const agentOf = new Map<string, AgentRecord>();
+    for (const agent of agents) {
+      if ((agent.tmux_socket ?? socket ?? '') !== key) continue;
+      const pane = findPane(panes, agent.tmux!);
+      if (pane && !agentOf.has(pane.id)) agentOf.set(pane.id, agent);
     }
-    const panes = out.split('\n').filter(Boolean).map((line) => line.split(SEP));
-    const byPane = new Map(agents.filter((a) => (a.tmux_socket ?? socket ?? '') === key).map((a) => [a.tmux!, a]));
     const wanted = new Set<string>();
     for (const team of teams) if ((team.socket ?? socket ?? '') === key) for (const s of team.sessions) wanted.add(s.name);
-    for (const [session, , , , id] of panes) if (byPane.has(id!)) wanted.add(session!);
-    for (const [session, windowIndex, windowName, paneIndex, id, command, dead, deadStatus, pid, activity, tag, title] of panes) {
-      if (!wanted.has(session!)) continue;
-      const agent = byPane.get(id!) ?? byPane.get(`${session}:${windowIndex}.${paneIndex}`) ?? byPane.get(`${session}:${windowName}.${paneIndex}`);
+    for (const pane of panes) if (agentOf.has(pane.id)) wanted.add(pane.session);
+    for (const pane of panes) {
+      if (!wanted.has(pane.session)) continue;
+      const agent = agentOf.get(pane.id);
       if (agent) seenAgents.add(agent.name);
-      const agentName = agent?.name ?? (tag || undefined);
+      const agentName = agent?.name ?? (pane.agentTag || undefined);
       rows.push({
         ...(sock ? { socket: sock } : {}),
-        session: session!,
-        window_index: Number(windowIndex),
-        window_name: windowName!,
-        pane_index: Number(paneIndex),
-        pane_id: id!,
+        session: pane.session,
+        window_index: pane.windowIndex,
+        window_name: pane.windowName,
+        pane_index: pane.paneIndex,
+        pane_id: pane.id,
         ...(agentName ? { agent: agentName } : {}),
         ...(agent?.role ? { role: agent.role } : {}),
-        command: command ?? '',
-        alive: dead !== '1',
-        ...(dead === '1' && deadStatus ? { exit_status: Number(deadStatus) } : {}),
-        ...(pid ? { pid: Number(pid) } : {}),
-        ...(activity && Number(activity) > 0 ? { last_activity: new Date(Number(activity) * 1000).toISOString() } : {}),
-        ...(title ? { title } : {}),
+        command: pane.currentCommand,
+        alive: !pane.dead,
+        ...(pane.deadStatus !== undefined ? { exit_status: pane.deadStatus } : {}),
+        ...(pane.pid ? { pid: pane.pid } : {}),
+        ...(pane.windowActivity > 0 ? { last_activity: new Date(pane.windowActivity * 1000).toISOString() } : {}),
+        ...(pane.title ? { title: pane.title } : {}),
       });
     }
   }
