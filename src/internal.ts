@@ -4,7 +4,7 @@
  */
 export { Layout, resolveRoot } from './bus/layout.js';
 export { createEnvelope, serialize, parseLine, normalize } from './bus/envelope.js';
-export { errnoCode, isExpectedFsRace } from './bus/errors.js';
+export { errnoCode, isFsRace, unlessFsRace, FS_RACES } from './bus/errors.js';
 export * from './journal/reader.js';
 export * from './journal/writer.js';
 export * from './journal/segments.js';

@@ -62,10 +62,44 @@ export class TimeoutError extends BusError {}
 /** A tmux call failed (server absent, bad target...). */
 export class TmuxError extends BusError {}
 
-/** Errors of the file system that are expected races on a bus, not faults. */
-export function isExpectedFsRace(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'EPIPE' || code === 'ENXIO' || code === 'EAGAIN' || code === 'ECONNRESET';
+/**
+ * The file-system errors that are races on a shared bus, not faults: a file
+ * someone just removed (ENOENT), a process that just exited (ESRCH), a reader
+ * that just left a FIFO (EPIPE, ENXIO, ECONNRESET), a full pipe (EAGAIN).
+ */
+export const FS_RACES: readonly string[] = ['ENOENT', 'ESRCH', 'EPIPE', 'ENXIO', 'EAGAIN', 'ECONNRESET'];
+
+/** Whether `error` is one of `codes` (by default any of FS_RACES). */
+export function isFsRace(error: unknown, codes: readonly string[] = FS_RACES): boolean {
+  const code = errnoCode(error);
+  return code !== undefined && codes.includes(code);
+}
+
+/**
+ * Runs `action`; when it fails with one of `codes` (by default any of
+ * FS_RACES) returns `fallback` instead. Anything else (EACCES, EIO, a bug)
+ * is thrown: the one place where a race is told apart from a fault.
+ *
+ * @example
+ * const size = unlessFsRace(() => fs.statSync(file).size, 0, ['ENOENT']);
+ */
+export function unlessFsRace<T>(action: () => T, fallback: T, codes: readonly string[] = FS_RACES): T {
+  try {
+    return action();
+  } catch (error) {
+    if (isFsRace(error, codes)) return fallback;
+    throw error;
+  }
+}
+
+/** As unlessFsRace, for a promise. */
+export async function unlessFsRaceAsync<T>(action: () => Promise<T>, fallback: T, codes: readonly string[] = FS_RACES): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    if (isFsRace(error, codes)) return fallback;
+    throw error;
+  }
 }
 
 export function errnoCode(error: unknown): string | undefined {

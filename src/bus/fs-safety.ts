@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { UnsafeBusRootError, errnoCode } from './errors.js';
+import { errnoCode, unlessFsRace, UnsafeBusRootError } from './errors.js';
 
 const uid = (): number => process.getuid?.() ?? 0;
 
@@ -145,10 +145,5 @@ export function writeReport(file: string, text: string): void {
 
 /** The names in a directory; none when it does not exist (yet, or any more). */
 export function listDir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
+  return unlessFsRace(() => fs.readdirSync(dir), [], ['ENOENT']);
 }

@@ -78,3 +78,15 @@ function skipSpace(text: string, i: number): number {
   }
   return i;
 }
+
+/**
+ * JSON.parse for text that may legitimately be broken: a torn last line of a
+ * log, a line cut where a read started mid-file. Undefined instead of a throw.
+ */
+export function parseJsonOrUndefined<T>(text: string): T | undefined {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined; // the one place a broken line is expected and dropped
+  }
+}

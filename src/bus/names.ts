@@ -50,8 +50,9 @@ export function isValidAddress(text: unknown): text is string {
   try {
     parseAddress(text);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    if (error instanceof InvalidAddressError) return false;
+    throw error;
   }
 }
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BusNotInitializedError, errnoCode } from './errors.js';
+import { BusNotInitializedError, errnoCode, unlessFsRace } from './errors.js';
 import { checkAncestors, checkEntry, ensureFifo, ensurePrivateDir } from './fs-safety.js';
 import { Layout } from './layout.js';
 
@@ -69,11 +69,7 @@ export function verifyRoot(layout: Layout): void {
  * `rm -rf` and a new `init`) must not be written into by a stale daemon.
  */
 export function rootIdentity(layout: Layout): string | undefined {
-  try {
-    const st = fs.lstatSync(layout.root);
-    // Inode numbers are reused at once: the birth time tells a new directory apart.
-    return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
-  } catch {
-    return undefined;
-  }
+  const st = unlessFsRace(() => fs.lstatSync(layout.root), undefined, ['ENOENT', 'ENOTDIR']);
+  // Inode numbers are reused at once: the birth time tells a new directory apart.
+  return st && `${st.dev}:${st.ino}:${st.birthtimeMs}`;
 }

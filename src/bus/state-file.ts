@@ -1,17 +1,12 @@
 import fs from 'node:fs';
 import lockfile from 'proper-lockfile';
-import { BusError, errnoCode } from './errors.js';
+import { BusError, unlessFsRace } from './errors.js';
 import { writeFileAtomic } from './fs-safety.js';
 
 /** Reads a JSON state file; a missing file is `fallback`. Writes are atomic, so no lock is needed to read. */
 export function readStateFile<T>(file: string, fallback: T): T {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return fallback;
-    throw error;
-  }
+  const text = unlessFsRace(() => fs.readFileSync(file, 'utf8'), undefined, ['ENOENT']);
+  if (text === undefined) return fallback;
   try {
     return JSON.parse(text) as T;
   } catch (error) {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { parseDuration } from '../bus/duration.js';
 import { decodeJournalLine, type Envelope } from '../bus/envelope.js';
-import { UsageError } from '../bus/errors.js';
+import { unlessFsRace, UsageError } from '../bus/errors.js';
 import { openRoot } from '../bus/root.js';
 import type { DeadLetter } from '../journal/dead-letters.js';
 import { followFile, followJournal } from '../journal/follow.js';
@@ -9,6 +9,7 @@ import { readJournal } from '../journal/reader.js';
 import { journalEnd, listSegments } from '../journal/segments.js';
 import { rootOf, useColor, type GlobalOptions } from './context.js';
 import { formatDeadLetter, formatEnvelope } from './format.js';
+import { parseJsonOrUndefined } from '../bus/json-scan.js';
 
 export interface TailOptions extends GlobalOptions {
   from?: string;
@@ -110,8 +111,9 @@ function lastMessages(dir: string, end: number, count: number, matches: (e: Enve
         let envelope: Envelope;
         try {
           envelope = decodeJournalLine(l.line);
-        } catch {
-          continue;
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
+          continue; // a damaged line: tail shows the rest
         }
         if (matches(envelope)) found.push({ kind: 'message', envelope, raw: l.line });
       }
@@ -135,19 +137,11 @@ function lastDeadLetters(file: string, end: number, count: number, matches: (d: 
 }
 
 function parseDead(raw: string): DeadLetter | undefined {
-  try {
-    return JSON.parse(raw) as DeadLetter;
-  } catch {
-    return undefined;
-  }
+  return parseJsonOrUndefined<DeadLetter>(raw);
 }
 
 function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
+  return unlessFsRace(() => fs.statSync(file).size, 0, ['ENOENT']);
 }
 
 function width(): number {

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
+import { unlessFsRace } from '../bus/errors.js';
+import { parseJsonOrUndefined } from '../bus/json-scan.js';
 
 /** One rejected line, as the dead-letter log keeps it. */
 export interface DeadLetter {
@@ -57,24 +59,17 @@ export class DeadLetterLog {
 /** Ids of the dead letters in the last part of the log (what an intake replay may meet again). */
 export function recentDeadLetterIds(file: string, tailBytes = 4 * 1024 * 1024): Set<string> {
   const ids = new Set<string>();
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch {
-    return ids;
-  }
+  const fd = unlessFsRace(() => fs.openSync(file, 'r'), undefined, ['ENOENT']);
+  if (fd === undefined) return ids;
   try {
     const size = fs.fstatSync(fd).size;
     const start = Math.max(0, size - tailBytes);
     const buffer = Buffer.allocUnsafe(size - start);
     fs.readSync(fd, buffer, 0, buffer.length, start);
     for (const line of buffer.toString('utf8').split('\n')) {
-      try {
-        const id = (JSON.parse(line) as DeadLetter).id;
-        if (id) ids.add(id);
-      } catch {
-        // a cut first line, or a torn last one
-      }
+      // A cut first line, or a torn last one, has no id.
+      const id = parseJsonOrUndefined<DeadLetter>(line)?.id;
+      if (id) ids.add(id);
     }
   } finally {
     fs.closeSync(fd);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { readJournal, type JournalLine } from './reader.js';
 import { journalEnd } from './segments.js';
+import { unlessFsRace } from '../bus/errors.js';
 
 export interface FollowOptions {
   signal?: AbortSignal;
@@ -35,12 +36,7 @@ export async function* followFile(file: string, from: number, options: FollowOpt
   const waiter = new Waiter(file, options);
   try {
     while (!options.signal?.aborted) {
-      let size = 0;
-      try {
-        size = fs.statSync(file).size;
-      } catch {
-        size = 0;
-      }
+      const size = unlessFsRace(() => fs.statSync(file).size, 0, ['ENOENT']);
       if (size < position) position = 0; // replaced
       if (size > position) {
         const fd = fs.openSync(file, 'r');
@@ -66,12 +62,9 @@ class Waiter {
   private watcher: fs.FSWatcher | undefined;
   private wake: (() => void) | undefined;
   constructor(target: string, private readonly options: FollowOptions) {
-    try {
-      this.watcher = fs.watch(target, () => this.wake?.());
-      this.watcher.on('error', () => undefined);
-    } catch {
-      // Not there yet: polling covers it.
-    }
+    // Not there yet: polling covers it.
+    this.watcher = unlessFsRace(() => fs.watch(target, () => this.wake?.()), undefined, ['ENOENT']);
+    this.watcher?.on('error', () => undefined);
     options.signal?.addEventListener('abort', () => this.wake?.(), { once: true });
   }
   wait(): Promise<void> {

@@ -1,4 +1,5 @@
 import { journalLines } from './reader.js';
+import { parseJsonOrUndefined } from '../bus/json-scan.js';
 
 /** How far back a writer's id is remembered: the last 100,000 messages, within the last 16 MiB of journal. */
 export const ID_WINDOW_MESSAGES = 100_000;
@@ -68,10 +69,6 @@ function idOfLine(line: string): string | undefined {
     const end = line.indexOf('"', 7);
     if (end > 7 && !line.slice(7, end).includes('\\')) return line.slice(7, end);
   }
-  try {
-    const id = (JSON.parse(line) as { id?: unknown }).id;
-    return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
+  const id = parseJsonOrUndefined<{ id?: unknown }>(line)?.id;
+  return typeof id === 'string' ? id : undefined;
 }

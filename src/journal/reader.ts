@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { errnoCode } from '../bus/errors.js';
+import { unlessFsRace } from '../bus/errors.js';
 import { listSegments, type Segment } from './segments.js';
 
 export interface JournalLine {
@@ -54,13 +54,9 @@ export function readJournal(dir: string, from: number, maxBytes = 1024 * 1024, u
  * on, but never past `limit` bytes (the caller's `until`).
  */
 function readSegment(segment: Segment, from: number, length: number, limit: number, out: JournalLine[]): number {
-  let fd: number;
-  try {
-    fd = fs.openSync(segment.file, 'r');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return 0;
-    throw error;
-  }
+  // A segment pruned since it was listed has nothing to give.
+  const fd = unlessFsRace(() => fs.openSync(segment.file, 'r'), undefined, ['ENOENT']);
+  if (fd === undefined) return 0;
   try {
     let buffer = Buffer.allocUnsafe(length);
     let got = fs.readSync(fd, buffer, 0, length, from - segment.start);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import lockfile from 'proper-lockfile';
-import { RouterAlreadyRunningError } from '../bus/errors.js';
+import { RouterAlreadyRunningError, unlessFsRace } from '../bus/errors.js';
+import { parseJsonOrUndefined } from '../bus/json-scan.js';
 import type { Layout } from '../bus/layout.js';
 
 // The lock directory's mtime is refreshed every UPDATE ms; a holder killed with
@@ -80,12 +81,10 @@ export async function isWriterLocked(layout: Layout): Promise<boolean> {
 
 function holderText(layout: Layout): string {
   for (const file of [layout.keeperStatusFile, layout.routerStatusFile]) {
-    try {
-      const status = JSON.parse(fs.readFileSync(file, 'utf8')) as { pid?: number };
-      if (status.pid && pidAlive(status.pid)) return ` (pid ${status.pid})`;
-    } catch {
-      // No status yet: say nothing about the holder.
-    }
+    // No status yet (or one being replaced): say nothing about the holder.
+    const text = unlessFsRace(() => fs.readFileSync(file, 'utf8'), undefined, ['ENOENT']);
+    const status = text === undefined ? undefined : parseJsonOrUndefined<{ pid?: number }>(text);
+    if (status?.pid && pidAlive(status.pid)) return ` (pid ${status.pid})`;
   }
   return '';
 }
@@ -97,10 +96,8 @@ export function pidAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
   // A killed process stays a zombie until its parent reaps it: it answers signal 0 but is gone.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc: trust the signal
-  }
+  const stat = unlessFsRace(() => fs.readFileSync(`/proc/${pid}/stat`, 'latin1'), undefined);
+  // Unreadable: gone between the signal and this read — unless there is no /proc at all (then trust the signal).
+  if (stat === undefined) return !fs.existsSync('/proc/self/stat');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }

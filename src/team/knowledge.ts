@@ -1,10 +1,11 @@
 import fs from 'node:fs';
-import { UsageError, errnoCode } from '../bus/errors.js';
+import { unlessFsRace, UsageError } from '../bus/errors.js';
 import type { Envelope } from '../bus/envelope.js';
 import { newId } from '../bus/ids.js';
 import type { Layout } from '../bus/layout.js';
 import { assertName, DEFAULT_SENDER, parseAddress } from '../bus/names.js';
 import { send } from '../client/send.js';
+import { parseJsonOrUndefined } from '../bus/json-scan.js';
 
 /**
  * Shared knowledge: patterns one agent learnt that others should know, kept
@@ -108,23 +109,13 @@ export interface KnowledgeQuery {
  * (a crash mid-append) is skipped.
  */
 export function listKnowledge(layout: Layout, query: KnowledgeQuery = {}): KnowledgeRecord[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(layout.knowledgeFile, 'utf8');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return [];
-    throw error;
-  }
+  const text = unlessFsRace(() => fs.readFileSync(layout.knowledgeFile, 'utf8'), undefined, ['ENOENT']);
+  if (text === undefined) return [];
   const tag = query.tag?.trim().toLowerCase();
   const out: KnowledgeRecord[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    let record: KnowledgeRecord;
-    try {
-      record = JSON.parse(line) as KnowledgeRecord;
-    } catch {
-      continue;
-    }
+    const record = parseJsonOrUndefined<KnowledgeRecord>(line);
     if (typeof record?.text !== 'string' || !Array.isArray(record.tags)) continue;
     if (tag !== undefined && !record.tags.includes(tag)) continue;
     if (query.project !== undefined && record.project !== undefined && record.project !== query.project) continue;

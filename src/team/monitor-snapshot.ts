@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { errnoCode } from '../bus/errors.js';
+import { unlessFsRace } from '../bus/errors.js';
 import type { Envelope } from '../bus/envelope.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
@@ -12,6 +12,7 @@ import { tryTmux } from '../tmux/plain.js';
 import { ProcessTreeSampler } from './proc-stats.js';
 import { listTasks } from './tasks.js';
 import type { MonitorAgent, MonitorAgentStatus, MonitorEvent, MonitorSnapshot } from './monitor-view.js';
+import { parseJsonOrUndefined } from '../bus/json-scan.js';
 
 /**
  * Gathers what the monitor shows, once per refresh: agents (registry, their
@@ -123,13 +124,8 @@ export class MonitorSampler {
       for (const { line } of lines) {
         // Starting mid-file the first line may be a fragment: JSON.parse drops it below.
         if (!line.includes('"event"')) continue;
-        let envelope: Envelope;
-        try {
-          envelope = JSON.parse(line) as Envelope;
-        } catch {
-          continue;
-        }
-        if (envelope.type === 'event') this.events.push(eventOf(envelope));
+        const envelope = parseJsonOrUndefined<Envelope>(line);
+        if (envelope?.type === 'event') this.events.push(eventOf(envelope));
       }
       if (next === from) break;
       from = next;
@@ -140,13 +136,8 @@ export class MonitorSampler {
 
   /** Lines in the dead-letter log, counted incrementally. */
   private countDeadLetters(): number {
-    let fd: number;
-    try {
-      fd = fs.openSync(this.layout.deadLetterFile, 'r');
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return 0;
-      throw error;
-    }
+    const fd = unlessFsRace(() => fs.openSync(this.layout.deadLetterFile, 'r'), undefined, ['ENOENT']);
+    if (fd === undefined) return 0;
     try {
       const st = fs.fstatSync(fd);
       // Truncated or replaced (pruned): count again from the start.

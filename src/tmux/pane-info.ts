@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { TmuxClient } from './client.js';
 import { findPane, listPanes } from './pane-list.js';
+import { unlessFsRace } from '../bus/errors.js';
 
 /** What the injector needs to know about a pane before and after typing into it. */
 export interface PaneInfo {
@@ -107,15 +108,13 @@ export function shellMismatch(info: Pick<PaneInfo, 'currentCommand' | 'pid'>, ex
 
 /** The argv of the terminal's foreground process group leader, from /proc (Linux); undefined elsewhere. */
 function foregroundArgv(panePid: number): string[] | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${panePid}/stat`, 'utf8');
-    // Fields after the parenthesised name: state ppid pgrp session tty_nr tpgid.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const tpgid = Number(fields[5]);
-    const pid = tpgid > 0 ? tpgid : panePid;
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmdline.split('\0').filter((a) => a !== '');
-  } catch {
-    return undefined;
-  }
+  // A process that exits while we look (ENOENT, ESRCH) has no argv; no /proc at all is the same.
+  const stat = unlessFsRace(() => fs.readFileSync(`/proc/${panePid}/stat`, 'utf8'), undefined);
+  if (stat === undefined) return undefined;
+  // Fields after the parenthesised name: state ppid pgrp session tty_nr tpgid.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const tpgid = Number(fields[5]);
+  const pid = tpgid > 0 ? tpgid : panePid;
+  const cmdline = unlessFsRace(() => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), undefined);
+  return cmdline?.split('\0').filter((a) => a !== '');
 }

@@ -253,6 +253,7 @@ class PaneSink implements Sink {
       const info = await readPaneInfo(this.client, paneId);
       return Boolean(info && !info.dead && !ownerProblem(info, this.owner) && info.holdUntil <= Date.now() && !shellMismatch(info, this.agent.command));
     } catch {
+      // Asked from a poll timer: whatever fails (a server going away mid-command), the answer is "not yet".
       return false;
     }
   }
