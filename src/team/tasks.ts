@@ -188,7 +188,8 @@ export async function completeFromResultMessage(layout: Layout, envelope: Envelo
   let id: string;
   try {
     id = normalizeTaskId(fields.task);
-  } catch {
+  } catch (error) {
+    if (!(error instanceof UnknownTaskError)) throw error;
     return { id: fields.task, ignored: 'not a task id' };
   }
   const reportedAt = envelope.ts;

@@ -1,5 +1,5 @@
 import { isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
-import { ConfigError } from '../bus/errors.js';
+import { ConfigError, UsageError } from '../bus/errors.js';
 import { parseDuration, parseSize } from '../bus/duration.js';
 import { show } from '../bus/names.js';
 
@@ -131,7 +131,8 @@ export class TopologyReader {
     if (typeof value !== 'string' && typeof value !== 'number') this.fail(path, `expected a duration like 500ms, 30s or 10m, got ${describe(value)}`);
     try {
       return parseDuration(value);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
       this.fail(path, `expected a duration like 500ms, 30s or 10m, got ${describe(value)}`);
     }
   }
@@ -143,7 +144,8 @@ export class TopologyReader {
     if (typeof value !== 'string' && typeof value !== 'number') this.fail(path, `expected a size like 512MB or 2GB, got ${describe(value)}`);
     try {
       return parseSize(value);
-    } catch {
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
       this.fail(path, `expected a size like 512MB or 2GB, got ${describe(value)}`);
     }
   }
