@@ -139,7 +139,7 @@ export async function takeCheckpoint(layout: Layout, options: CheckpointOptions 
  * Each consumer's position: the saved cursor or the live router's, whichever
  * is further (both only move forward; the file lags the router by a moment).
  */
-function deliveryPositions(layout: Layout, agents: string[]): Record<string, number> {
+export function deliveryPositions(layout: Layout, agents: string[]): Record<string, number> {
   const saved = readCursors(layout);
   const router = readLiveRouterStatus(layout);
   const out: Record<string, number> = {};
