@@ -5,6 +5,7 @@ import { registerTmuxCommands } from './commands/tmux-commands.js';
 import { registerTeamCommands } from './commands/team-commands.js';
 import { registerSupervisorCommands } from './commands/supervisor-commands.js';
 import { registerOpsCommands } from './commands/ops-commands.js';
+import { registerAgentCommands } from './commands/agent-commands.js';
 
 /**
  * The command table. Each group file declares its commands and options only;
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTeamCommands(program);
   registerSupervisorCommands(program);
   registerOpsCommands(program);
+  registerAgentCommands(program);
   for (const command of allCommands(program)) command.exitOverride();
   return program;
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
  * driver the router uses (the pane sink); client/ sits over router/ because a
  * `send` with no router appends to the router's intake.
  */
-const LAYERS = ['bus', 'journal', 'tmux', 'router', 'client', 'team', 'commands'];
+const LAYERS = ['bus', 'journal', 'tmux', 'router', 'client', 'agents', 'team', 'channels', 'commands'];
 /** Entry points (cli.ts, index.ts, internal.ts) sit on top of every layer. */
 const TOP = LAYERS.length;
 

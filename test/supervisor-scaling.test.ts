@@ -12,7 +12,7 @@ import { agents, writeTeam } from './supervisor-helpers.js';
 
 describe('planScaling (pure)', () => {
   const template: AgentTemplate = {
-    type: 'dev', session: 's', role: 'dev', cwd: '/', env: {}, deliver: 'tmux', submit: 'Enter', submit_delay: 40, multiline: 'join',
+    type: 'dev', session: 's', role: 'dev', cwd: '/', env: {}, deliver: 'tmux', profile: 'readline', policy: 'immediate', submit: 'Enter', submit_delay: 40, multiline: 'join',
   };
   const agent = (name: string, extra: Partial<ScalingAgent> = {}): ScalingAgent => ({
     name, type: 'dev', role: 'dev', scaled: false, idleMs: 0, holdsTask: false, ageMs: 60_000, ...extra,

@@ -47,6 +47,8 @@ export class Layout {
   get stateDir(): string { return path.join(this.root, 'state'); }
   get registryFile(): string { return path.join(this.stateDir, 'agents.json'); }
   get cursorsFile(): string { return path.join(this.stateDir, 'cursors.json'); }
+  /** Profiles a topology changed or added (`profiles:`), saved by `up` so the router and the CLI resolve the same names. */
+  get profilesFile(): string { return path.join(this.stateDir, 'profiles.json'); }
   /** Where each `role:` round robin stands; written only by the journal's writer (see bus/role-turns.ts). */
   get roleTurnsFile(): string { return path.join(this.stateDir, 'role-turns.json'); }
   get readCursorsDir(): string { return path.join(this.stateDir, 'read'); }

@@ -9,12 +9,25 @@ import { readStateFile, updateStateFile } from './state-file.js';
 export type DeliveryMode = 'inbox' | 'tmux' | 'both' | 'none';
 export const DELIVERY_MODES: readonly DeliveryMode[] = ['inbox', 'tmux', 'both', 'none'];
 
+/**
+ * When messages are typed into an agent's pane. `when-idle`: only while the
+ * agent is idle, one turn at a time. `immediate`: as soon as they come. Under
+ * both, nothing is ever typed into a permission prompt, a modal or a
+ * rate-limit screen: that would answer a question the human was asked.
+ */
+export type DeliveryPolicy = 'when-idle' | 'immediate';
+export const DELIVERY_POLICIES: readonly DeliveryPolicy[] = ['when-idle', 'immediate'];
+
 export interface AgentRecord {
   name: string;
   role?: string;
   deliver: DeliveryMode;
   /** tmux target of the agent's pane (`%12` or `session:window.pane`). */
   tmux?: string;
+  /** The agent's profile (`bmad-bus profiles`): how to type into its CLI and read its screen. Unset: `auto`. */
+  profile?: string;
+  /** When its pane is typed into; unset: the profile's default. */
+  policy?: DeliveryPolicy;
   /** Line breaks in a pasted message: `join` into one line (default) or `keep` (for multi-line input boxes). */
   multiline?: 'join' | 'keep';
   /** The key that submits a pasted message (`Enter`, `C-m`...). */

@@ -1,5 +1,8 @@
 import { UsageError } from '../bus/errors.js';
-import { addAgent, readRegistry, removeAgent, type DeliveryMode } from '../bus/registry.js';
+import { addAgent, readRegistry, removeAgent, type DeliveryMode, type DeliveryPolicy } from '../bus/registry.js';
+import { loadProfileSet } from '../agents/profile-store.js';
+import { AUTO_PROFILE } from '../agents/profiles.js';
+import type { MultilineMode } from '../tmux/render.js';
 import { assertName } from '../bus/names.js';
 import { openOrInitRoot, openRoot } from '../bus/root.js';
 import { journalEnd } from '../journal/segments.js';
@@ -31,6 +34,9 @@ export interface AddAgentOptions extends GlobalOptions {
   role?: string;
   tmux?: string;
   deliver?: DeliveryMode;
+  profile?: string;
+  policy?: DeliveryPolicy;
+  multiline?: MultilineMode;
   submit?: string;
   submitDelay?: string;
   command?: string;
@@ -49,6 +55,8 @@ export async function addAgentCommand(name: string, options: AddAgentOptions): P
   }
   const socket = tmuxSocketOf(options);
   assertName(name);
+  // Checked now, against the profiles this bus knows (built-in, and those a topology's `up` saved): a typo fails here, not at delivery.
+  const profile = options.profile === undefined || options.profile === AUTO_PROFILE ? undefined : loadProfileSet(layout).resolve(options.profile, options.command).name;
   // Registering a pane claims it: the router types only into panes tagged for their agent, on the server they were tagged on.
   const claimed = options.tmux ? await claimPane(socket, options.tmux, name) : undefined;
   if (options.tmux && !claimed && (options.deliver === 'tmux' || options.deliver === 'both' || !options.deliver)) {
@@ -61,6 +69,9 @@ export async function addAgentCommand(name: string, options: AddAgentOptions): P
     ...(options.tmux && socket ? { tmux_socket: socket } : {}),
     ...(claimed?.server ? { tmux_server: claimed.server } : {}),
     ...(options.deliver ? { deliver: options.deliver } : {}),
+    ...(profile ? { profile } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.multiline ? { multiline: options.multiline } : {}),
     ...(options.submit ? { submit: options.submit } : {}),
     ...(submitDelay !== undefined ? { submit_delay: submitDelay } : {}),
     ...(options.command ? { command: options.command } : {}),

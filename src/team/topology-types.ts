@@ -1,5 +1,7 @@
 import type { DeliveryMode } from '../bus/registry.js';
 import type { MultilineMode } from '../tmux/render.js';
+import type { DeliveryPolicy } from '../agents/profile-types.js';
+import type { ProfileSet } from '../agents/profiles.js';
 
 /** The three tiers of a team (the seed sketch): the orchestrator, one session per epic, support. */
 export type SessionTier = 'orchestrator' | 'project' | 'support';
@@ -20,6 +22,9 @@ export interface AgentSettings {
   cwd: string;
   env: Record<string, string>;
   deliver: DeliveryMode;
+  /** The agent's profile (agents/profiles.ts), resolved: `auto` became the one its command matched. */
+  profile: string;
+  policy: DeliveryPolicy;
   submit: string;
   submit_delay: number;
   template?: string;
@@ -147,4 +152,6 @@ export interface Topology {
   templates: Record<string, AgentTemplate>;
   /** Project name → its tags (knowledge sharing); session tags are merged in. */
   projects: Record<string, { tags: string[] }>;
+  /** The built-in profiles with the file's `profiles:` applied. */
+  profiles: ProfileSet;
 }

@@ -2,11 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import { ConfigError } from '../bus/errors.js';
+import { ConfigError, UsageError } from '../bus/errors.js';
+import type { ProfileSet } from '../agents/profiles.js';
+import { DELIVERY_POLICIES } from '../agents/profile-types.js';
 import { NAME_PATTERN } from '../bus/names.js';
 import { DELIVERY_MODES } from '../bus/registry.js';
-import { DEFAULT_SUBMIT_DELAY_MS, DEFAULT_SUBMIT_KEY, SUBMIT_KEY_PATTERN } from '../tmux/injector.js';
+import { SUBMIT_KEY_PATTERN } from '../tmux/injector.js';
 import { MULTILINE_MODES } from '../tmux/render.js';
+import { readProfiles } from './topology-profiles.js';
 import { TopologyReader, type Path } from './topology-reader.js';
 import {
   NAMED_LAYOUTS, PRIORITIES, SCALING_METRICS, SESSION_TIERS,
@@ -24,17 +27,22 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RAW_LAYOUT = /^[0-9a-f]{4},\d+x\d+,\d+,\d+[[{,]/;
 
 /** Agent fields that may appear in `defaults`, on sessions, windows and panes. */
-const AGENT_FIELDS = ['command', 'cwd', 'env', 'deliver', 'submit', 'submit_delay', 'template', 'multiline', 'restore_prompt'] as const;
+const AGENT_FIELDS = ['command', 'cwd', 'env', 'deliver', 'profile', 'policy', 'submit', 'submit_delay', 'template', 'multiline', 'restore_prompt'] as const;
 const PANE_FIELDS = ['name', 'type', 'role', 'instance', 'project', 'epic', 'agent', 'title', ...AGENT_FIELDS] as const;
 const WINDOW_FIELDS = ['name', 'layout', 'panes', ...PANE_FIELDS] as const;
 const SESSION_FIELDS = ['name', 'tier', 'layout', 'project', 'epic', 'tags', 'windows', ...AGENT_FIELDS] as const;
 const TOP_FIELDS = [
   'version', 'name', 'defaults', 'sessions', 'agent_groups', 'max_sessions', 'resource_limits', 'scheduling',
-  'supervisor', 'scaling_rules', 'templates', 'projects',
+  'supervisor', 'scaling_rules', 'templates', 'projects', 'profiles',
 ] as const;
 
-/** Agent settings as they cascade: defaults → session → window → pane. */
-type Inherited = AgentSettings;
+/**
+ * Agent settings as they cascade: defaults → session → window → pane. What
+ * typing needs (submit key, delay, line breaks, policy) stays unset unless a
+ * level sets it: the agent's profile supplies the rest (settle()).
+ */
+type Inherited = Omit<AgentSettings, 'profile' | 'policy' | 'submit' | 'submit_delay' | 'multiline'> &
+  Partial<Pick<AgentSettings, 'profile' | 'policy' | 'submit' | 'submit_delay' | 'multiline'>>;
 
 /** Reads and validates a topology file. Errors are ConfigError naming the file, the line and the field. */
 export function loadTopology(file: string): Topology {
@@ -71,10 +79,9 @@ export function parseTopology(text: string, file: string): Topology {
   const baseDir = path.dirname(file);
   const name = r.string(['name']) ?? path.basename(file).replace(/\.(ya?ml)$/i, '');
 
+  const profiles = readProfiles(r);
   r.object(['defaults'], AGENT_FIELDS, true);
-  const defaults = inherit(r, ['defaults'], {
-    cwd: baseDir, env: {}, deliver: 'tmux', submit: DEFAULT_SUBMIT_KEY, submit_delay: DEFAULT_SUBMIT_DELAY_MS, multiline: 'join',
-  }, baseDir);
+  const defaults = inherit(r, ['defaults'], { cwd: baseDir, env: {}, deliver: 'tmux' }, baseDir);
 
   const projects = readProjects(r);
   const sessions: SessionSpec[] = [];
@@ -122,7 +129,7 @@ export function parseTopology(text: string, file: string): Topology {
       if (paneEntries.length === 0) r.fail([...wp, 'panes'], 'expected at least one pane');
       const panes: PaneSpec[] = paneEntries.map((entry, index) => {
         if (entry.path !== wp) r.object(entry.path, PANE_FIELDS);
-        const pane = readPane(r, entry.path, index, entry.inherited, baseDir, { project, epic, tags: project ? projects[project]!.tags : tags }, instances);
+        const pane = readPane(r, entry.path, index, entry.inherited, baseDir, { project, epic, tags: project ? projects[project]!.tags : tags }, instances, profiles);
         if (pane.agent) {
           const previous = seenAgents.get(pane.agent.name);
           if (previous) r.fail([...entry.path, 'name'], `duplicate agent name \`${pane.agent.name}\` (also at line ${r.lineOf(previous) ?? '?'})`);
@@ -152,16 +159,17 @@ export function parseTopology(text: string, file: string): Topology {
     scheduling: readScheduling(r),
     supervisor: readSupervisor(r),
     ...(r.has(['scaling_rules']) ? { scaling_rules: readScaling(r) } : {}),
-    templates: readTemplates(r, defaults, baseDir),
+    templates: readTemplates(r, defaults, baseDir, profiles),
     projects,
+    profiles,
   };
 }
 
 function readPane(
   r: TopologyReader, p: Path, index: number, inherited: Inherited, baseDir: string,
-  scope: { project: string | undefined; epic: string | undefined; tags: string[] }, instances: Map<string, number>,
+  scope: { project: string | undefined; epic: string | undefined; tags: string[] }, instances: Map<string, number>, profiles: ProfileSet,
 ): PaneSpec {
-  const settings = inherit(r, p, inherited, baseDir);
+  const inheritedHere = inherit(r, p, inherited, baseDir);
   // In a window written as its own pane, `name` names the window; the agent is named by the convention.
   const isPane = p[p.length - 2] === 'panes';
   const isAgent = r.boolean([...p, 'agent']) ?? (r.has([...p, 'type']) || r.has([...p, 'role']) || (isPane && r.has([...p, 'name'])));
@@ -170,8 +178,9 @@ function readPane(
     for (const field of ['type', 'role', 'instance'] as const) if (r.has([...p, field])) r.fail([...p, field], 'only agent panes have it (remove `agent: false`)');
     // Only its own command: the inherited one is the agents' program; without one a helper pane runs the user's shell.
     const command = r.string([...p, 'command']);
-    return { index, ...(command !== undefined ? { command } : {}), cwd: settings.cwd, env: settings.env, ...(title ? { title } : {}) };
+    return { index, ...(command !== undefined ? { command } : {}), cwd: inheritedHere.cwd, env: inheritedHere.env, ...(title ? { title } : {}) };
   }
+  const settings = settle(r, p, inheritedHere, profiles);
   const explicitName = isPane ? r.matching([...p, 'name'], NAME_PATTERN, NAME_TEXT) : undefined;
   const type = r.matching([...p, 'type'], NAME_PATTERN, NAME_TEXT) ?? r.matching([...p, 'role'], NAME_PATTERN, NAME_TEXT) ?? explicitName;
   if (!type) r.fail([...p, 'type'], 'is required for an agent pane (or give it a `name`)');
@@ -186,8 +195,8 @@ function readPane(
   if (!NAME_PATTERN.test(name)) r.fail([...p, 'name'], `the default name \`${name}\` is not ${NAME_TEXT}; set \`name\``);
   const agent: AgentSpec = {
     name, type, role, ...dropUndefined({ command: settings.command, template: settings.template, restore_prompt: settings.restore_prompt, project, epic }),
-    cwd: settings.cwd, env: settings.env, deliver: settings.deliver, submit: settings.submit, submit_delay: settings.submit_delay,
-    multiline: settings.multiline, instance, tags: scope.tags,
+    cwd: settings.cwd, env: settings.env, deliver: settings.deliver, profile: settings.profile, policy: settings.policy, submit: settings.submit,
+    submit_delay: settings.submit_delay, multiline: settings.multiline, instance, tags: scope.tags,
   };
   return { index, agent, cwd: settings.cwd, env: settings.env, ...(title ? { title } : {}) };
 }
@@ -210,6 +219,10 @@ function inherit(r: TopologyReader, p: Path, base: Inherited, baseDir: string): 
   }
   const deliver = r.oneOf([...p, 'deliver'], DELIVERY_MODES);
   if (deliver) out.deliver = deliver;
+  const profile = r.string([...p, 'profile']);
+  if (profile !== undefined) out.profile = profile;
+  const policy = r.oneOf([...p, 'policy'], DELIVERY_POLICIES);
+  if (policy) out.policy = policy;
   const submit = r.matching([...p, 'submit'], SUBMIT_KEY_PATTERN, 'a key name like Enter or C-m');
   if (submit) out.submit = submit;
   const delay = r.duration([...p, 'submit_delay']);
@@ -221,6 +234,28 @@ function inherit(r: TopologyReader, p: Path, base: Inherited, baseDir: string): 
   const restore = r.string([...p, 'restore_prompt']);
   if (restore !== undefined) out.restore_prompt = restore;
   return out;
+}
+
+/**
+ * The agent's profile (by name, or `auto`: by its command) fills in what no
+ * level of the file set: submit key, delay, line breaks and policy.
+ */
+function settle(r: TopologyReader, p: Path, s: Inherited, profiles: ProfileSet): AgentSettings {
+  let profile;
+  try {
+    profile = profiles.resolve(s.profile, s.command);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    r.fail([...p, 'profile'], error.message);
+  }
+  return {
+    ...s,
+    profile: profile.name,
+    policy: s.policy ?? profile.default_policy,
+    submit: s.submit ?? profile.submit_key,
+    submit_delay: s.submit_delay ?? profile.submit_delay,
+    multiline: s.multiline ?? profile.multiline,
+  };
 }
 
 function resolveDir(dir: string, baseDir: string): string {
@@ -346,13 +381,13 @@ function readTriggers(r: TopologyReader, p: Path): ScalingTrigger[] {
   });
 }
 
-function readTemplates(r: TopologyReader, defaults: Inherited, baseDir: string): Record<string, AgentTemplate> {
+function readTemplates(r: TopologyReader, defaults: Inherited, baseDir: string, profiles: ProfileSet): Record<string, AgentTemplate> {
   const templates: Record<string, AgentTemplate> = {};
   for (const type of Object.keys(r.map(['templates']))) {
     const p: Path = ['templates', type];
     if (!NAME_PATTERN.test(type)) r.fail(p, `agent types must be ${NAME_TEXT}`);
     r.object(p, ['session', 'role', 'project', 'epic', ...AGENT_FIELDS]);
-    const s = inherit(r, p, defaults, baseDir);
+    const s = settle(r, p, inherit(r, p, defaults, baseDir), profiles);
     templates[type] = {
       type,
       session: r.matching([...p, 'session'], TMUX_NAME, TMUX_NAME_TEXT) ?? r.fail([...p, 'session'], 'is required (the session new agents go into)'),
@@ -361,7 +396,8 @@ function readTemplates(r: TopologyReader, defaults: Inherited, baseDir: string):
         command: s.command, template: s.template, restore_prompt: s.restore_prompt,
         project: r.matching([...p, 'project'], NAME_PATTERN, NAME_TEXT), epic: r.matching([...p, 'epic'], NAME_PATTERN, NAME_TEXT),
       }),
-      cwd: s.cwd, env: s.env, deliver: s.deliver, submit: s.submit, submit_delay: s.submit_delay, multiline: s.multiline,
+      cwd: s.cwd, env: s.env, deliver: s.deliver, profile: s.profile, policy: s.policy, submit: s.submit, submit_delay: s.submit_delay,
+      multiline: s.multiline,
     };
   }
   return templates;

@@ -1,3 +1,4 @@
+import { saveTopologyProfiles } from '../agents/profile-store.js';
 import type { Layout } from '../bus/layout.js';
 import { addAgent, setGroups } from '../bus/registry.js';
 import { TmuxClient } from '../tmux/client.js';
@@ -151,6 +152,8 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
   if (!options.dryRun) {
     const instance = await currentServer(socket);
     if (instance) record.tmux_server = instance;
+    // Before the agents: the router resolves their profile names through what the bus saved.
+    await saveTopologyProfiles(layout, topology.file, topology.profiles);
     for (const session of topology.sessions) {
       for (const window of session.windows) {
         for (const pane of window.panes) {
@@ -208,6 +211,8 @@ async function register(
     tmux: paneId,
     ...(socket ? { tmux_socket: socket } : {}),
     ...(instance ? { tmux_server: instance } : {}),
+    profile: agent.profile,
+    policy: agent.policy,
     submit: agent.submit,
     submit_delay: agent.submit_delay,
     ...(agent.command ? { command: agent.command } : {}),

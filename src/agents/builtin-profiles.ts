@@ -1,0 +1,83 @@
+import type { AgentProfile, ScreenPatterns } from './profile-types.js';
+
+/**
+ * The profiles bmad-bus ships, one per agent CLI it is tested against, plus
+ * `readline` (a line-editing program: what bmad-bus did before profiles) and
+ * `shell`. Screen patterns come from captured screens of each CLI version
+ * (test/agents/screens/); when a CLI changes its screen, a topology's
+ * `profiles:` can override any of them until a new release ships new ones.
+ *
+ * The submit delays are measured (DESIGN.md): with 0-40 ms Gemini CLI turns
+ * the Enter into a newline, Codex reorders, Claude Code glues messages; with
+ * 300 ms all five took every message.
+ */
+
+/** Rate-limit and usage-limit wording the CLIs share. */
+const RATE_LIMITED = ['\\b429\\b', 'rate[ -]?limit', 'usage limit', 'quota exceeded', 'too many requests', 'limit reached'];
+
+const CLAUDE_SCREEN: ScreenPatterns = {
+  input: '^\\s*[│|]?\\s*[>❯]\\s?(.*?)\\s*[│|]?\\s*$',
+  placeholder: ['^Try "[^"]*"$'],
+  busy: ['esc to interrupt', '^\\s*[✻✶✳✢✽·*]\\s+\\S+…'],
+  waiting_input: ['do you want to proceed\\?', 'do you want to (make this edit|create|allow)', '^\\s*❯\\s*1\\.\\s*yes', 'waiting for (your|user) (input|confirmation)'],
+  rate_limited: RATE_LIMITED,
+  compacting: ['compacting conversation'],
+  pasted: ['\\[Pasted text #\\d+(?: \\+\\d+ lines)?\\]'],
+};
+
+const CODEX_SCREEN: ScreenPatterns = {
+  input: '^\\s*[›>]\\s?(.*?)\\s*$',
+  placeholder: ['^Ask Codex to do anything$', '^Find and fix a bug in @filename$', '^(Explain|Summarize|Write|Implement|Improve|Run)\\b.*$'],
+  busy: ['esc to interrupt', '^\\s*•\\s*Working'],
+  waiting_input: ['would you like to (run|make)', 'allow (command|codex)', '^\\s*[›>]\\s*1\\.\\s*yes', 'approval'],
+  rate_limited: RATE_LIMITED,
+  compacting: ['compacting', 'context (window )?compact'],
+  pasted: ['\\[Pasted Content \\d+ chars\\]'],
+};
+
+const GEMINI_SCREEN: ScreenPatterns = {
+  input: '^\\s*│?\\s*[>*!]\\s+(.*?)\\s*│?\\s*$',
+  placeholder: ['^Type your message or @path/to/file$'],
+  busy: ['esc to cancel', '^\\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]'],
+  waiting_input: ['allow execution', 'apply this change\\?', 'do you want to proceed\\?', 'waiting for user confirmation', '●\\s*1\\.\\s*(yes|allow)'],
+  rate_limited: RATE_LIMITED,
+  compacting: ['compress(ing)? (chat|context|history)'],
+  pasted: ['\\[Pasted Text: \\d+ (chars|lines)\\]'],
+};
+
+const OPENCODE_SCREEN: ScreenPatterns = {
+  input: '^\\s*[┃│]\\s*(.*?)\\s*[┃│]?\\s*$',
+  placeholder: ['^Ask anything.*$', '^Type a message.*$'],
+  busy: ['esc (to )?interrupt', 'working'],
+  waiting_input: ['permission required', 'allow (once|always)', 'do you want to'],
+  rate_limited: RATE_LIMITED,
+  compacting: ['compacting', 'summariz(e|ing) session'],
+  pasted: ['\\[Pasted (text|content)[^\\]]*\\]', '\\[pasted ~?\\d+ lines\\]'],
+};
+
+const AI_DEFAULTS = {
+  ai: true,
+  submit_key: 'Enter',
+  submit_delay: 300,
+  multiline: 'keep',
+  rescue_key: 'Enter',
+  rescue_attempts: 2,
+  verify_ms: 1500,
+  default_policy: 'when-idle',
+} as const;
+
+export const BUILTIN_PROFILES: readonly AgentProfile[] = [
+  { name: 'claude', description: 'Claude Code (Anthropic)', programs: ['claude'], ...AI_DEFAULTS, screen: CLAUDE_SCREEN, hooks: 'claude' },
+  { name: 'codex', description: 'Codex CLI (OpenAI)', programs: ['codex'], ...AI_DEFAULTS, screen: CODEX_SCREEN, hooks: 'codex' },
+  { name: 'gemini', description: 'Gemini CLI (Google)', programs: ['gemini'], ...AI_DEFAULTS, screen: GEMINI_SCREEN, hooks: 'gemini' },
+  { name: 'qwen', description: 'Qwen Code (a Gemini CLI fork)', programs: ['qwen'], ...AI_DEFAULTS, screen: GEMINI_SCREEN, hooks: 'qwen' },
+  { name: 'opencode', description: 'opencode (sst)', programs: ['opencode'], ...AI_DEFAULTS, screen: OPENCODE_SCREEN },
+  {
+    name: 'readline', description: 'A line-editing program (one line per message, submitted with Enter)', programs: [],
+    ai: false, submit_key: 'Enter', submit_delay: 40, multiline: 'join', rescue_key: 'Enter', rescue_attempts: 2, verify_ms: 400, default_policy: 'immediate',
+  },
+  {
+    name: 'shell', description: 'An interactive shell (each message is a command line)', programs: ['sh', 'bash', 'zsh', 'fish', 'dash', 'ksh'],
+    ai: false, submit_key: 'Enter', submit_delay: 40, multiline: 'join', rescue_key: 'Enter', rescue_attempts: 0, verify_ms: 400, default_policy: 'immediate',
+  },
+];

@@ -1,0 +1,96 @@
+import type { AgentProfile, ScreenPatterns } from './profile-types.js';
+
+/** What one screen of an agent CLI says, read by its profile's patterns. */
+export interface ScreenReading {
+  /** `unknown`: no input box and nothing recognised (starting, or a screen the profile does not know). */
+  state: 'idle' | 'busy' | 'waiting_input' | 'rate_limited' | 'compacting' | 'unknown';
+  /** The text in the input box ('' when empty or showing its placeholder); undefined when no input row was found. */
+  input: string | undefined;
+  /** Rows above the input box (the whole screen when there is none): where submitted messages show. */
+  transcript: string[];
+}
+
+/** Rows at the bottom of the screen where a CLI shows its state (spinner, prompt, dialog); older rows are history. */
+const STATE_ROWS = 12;
+
+interface Compiled {
+  input: RegExp;
+  placeholder: RegExp[];
+  busy: RegExp[];
+  waiting_input: RegExp[];
+  rate_limited: RegExp[];
+  compacting: RegExp[];
+  pasted: RegExp[];
+}
+
+const compiledCache = new WeakMap<ScreenPatterns, Compiled>();
+
+function compile(screen: ScreenPatterns): Compiled {
+  let c = compiledCache.get(screen);
+  if (!c) {
+    const list = (sources: string[]) => sources.map((s) => new RegExp(s, 'iu'));
+    c = {
+      input: new RegExp(screen.input, 'iu'),
+      placeholder: list(screen.placeholder),
+      busy: list(screen.busy),
+      waiting_input: list(screen.waiting_input),
+      rate_limited: list(screen.rate_limited),
+      compacting: list(screen.compacting),
+      pasted: list(screen.pasted),
+    };
+    compiledCache.set(screen, c);
+  }
+  return c;
+}
+
+/**
+ * Reads a captured screen (`capture-pane -p`, plain text) by a profile. A
+ * dialog is looked for first: while one is up, the CLI is waiting for its
+ * human whatever else the screen shows. Only the bottom rows count for the
+ * state, so a rate-limit message long scrolled into history does not.
+ */
+export function readScreen(profile: AgentProfile, screenText: string): ScreenReading {
+  const rows = screenText.replace(/\s+$/, '').split('\n');
+  if (!profile.screen) return { state: 'unknown', input: undefined, transcript: rows };
+  const c = compile(profile.screen);
+  let inputRow: number | undefined;
+  for (let i = rows.length - 1; i >= Math.max(0, rows.length - STATE_ROWS); i--) {
+    if (c.input.test(rows[i]!)) {
+      inputRow = i;
+      break;
+    }
+  }
+  const recent = rows.slice(Math.max(0, (inputRow ?? rows.length) - STATE_ROWS));
+  const seen = (patterns: RegExp[]) => recent.some((row) => patterns.some((p) => p.test(row)));
+  const input = inputRow === undefined ? undefined : inputText(c, rows[inputRow]!);
+  const transcript = inputRow === undefined ? rows : rows.slice(0, inputRow);
+  const state = seen(c.waiting_input) ? 'waiting_input'
+    : seen(c.rate_limited) ? 'rate_limited'
+    : seen(c.compacting) ? 'compacting'
+    : seen(c.busy) ? 'busy'
+    : inputRow !== undefined ? 'idle'
+    : 'unknown';
+  return { state, input, transcript };
+}
+
+function inputText(c: Compiled, row: string): string {
+  const text = (c.input.exec(row)?.[1] ?? '').trim();
+  return c.placeholder.some((p) => p.test(text)) ? '' : text;
+}
+
+/** Whether the transcript shows the message: a piece of its text, or a collapsed-paste marker that `before` did not have. */
+export function transcriptShows(profile: AgentProfile, reading: ScreenReading, text: string, before?: ScreenReading): boolean {
+  const flat = (rows: string[]) => rows.join(' ').replace(/\s+/g, ' ');
+  const haystack = flat(reading.transcript);
+  const needle = snippetOf(text);
+  if (needle && haystack.includes(needle)) return true;
+  if (!profile.screen) return false;
+  const markers = (r: ScreenReading | undefined) => (r ? flat(r.transcript).match(new RegExp(profile.screen!.pasted.join('|') || '(?!)', 'giu')) ?? [] : []);
+  return markers(reading).length > markers(before).length;
+}
+
+/** A piece of the message likely to show as typed: its first line's first 40 characters, spaces collapsed. */
+function snippetOf(text: string): string {
+  const first = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return first.replace(/\s+/g, ' ').trim().slice(0, 40);
+}
