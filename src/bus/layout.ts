@@ -47,6 +47,12 @@ export class Layout {
   get stateDir(): string { return path.join(this.root, 'state'); }
   get registryFile(): string { return path.join(this.stateDir, 'agents.json'); }
   get cursorsFile(): string { return path.join(this.stateDir, 'cursors.json'); }
+  /** What each agent's own hooks last said it is doing (agents/agent-state-store.ts). */
+  get agentStatesDir(): string { return path.join(this.stateDir, 'agent-states'); }
+  agentStateFile(agent: string): string { return path.join(this.agentStatesDir, `${assertName(agent)}.json`); }
+  /** The prompts each agent's hooks reported as submitted: the receipts of pane deliveries. */
+  get receiptsDir(): string { return path.join(this.stateDir, 'receipts'); }
+  receiptsFile(agent: string): string { return path.join(this.receiptsDir, `${assertName(agent)}.ndjson`); }
   /** Profiles a topology changed or added (`profiles:`), saved by `up` so the router and the CLI resolve the same names. */
   get profilesFile(): string { return path.join(this.stateDir, 'profiles.json'); }
   /** Where each `role:` round robin stands; written only by the journal's writer (see bus/role-turns.ts). */
@@ -68,6 +74,6 @@ export class Layout {
   get fixedPipes(): string[] { return [this.orchestratorPipe, this.broadcastPipe, this.busPipe]; }
   /** The directories of an initialised root, each mode 0700. */
   get directories(): string[] {
-    return [this.agentsDir, this.inboxDir, this.journalDir, this.spoolDir, this.stateDir, this.readCursorsDir, this.logDir];
+    return [this.agentsDir, this.inboxDir, this.journalDir, this.spoolDir, this.stateDir, this.readCursorsDir, this.agentStatesDir, this.receiptsDir, this.logDir];
   }
 }
