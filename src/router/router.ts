@@ -714,7 +714,7 @@ export class Router extends EventEmitter<RouterEvents> {
   }
 
   private log(line: string): void {
-    process.stderr.write(`${new Date().toISOString()} bmad-bus router: ${line}\n`);
+    this.options.log(line);
   }
 
   private fail(error: Error): void {
