@@ -2,20 +2,22 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { AddressBook, consumerKindOf } from '../bus/address-book.js';
+import { AddressBook } from '../bus/address-book.js';
 import { createEnvelope, serialize, withRcpt, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
 import { BusError, InvalidMessageError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
-import { rootIdentity, verifyRoot } from '../bus/root.js';
+import { verifyRoot } from '../bus/root.js';
 import { readStateFile } from '../bus/state-file.js';
 import { countBacklog } from '../journal/backlog.js';
-import { readCursors, writeCursors } from '../journal/cursors.js';
-import { DeadLetterLog, deadLetterFor, recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
+import { readCursors } from '../journal/cursors.js';
+import { deadLetterFor, recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
 import { journalLines } from '../journal/reader.js';
 import { acquireWriterLock, type WriterLock } from '../journal/writer-lock.js';
 import { JournalWriter } from '../journal/writer.js';
 import { Consumer, INBOX_LIMITS, PANE_LIMITS, type ConsumerHost } from './consumer.js';
+import { CursorPersister } from './cursor-persister.js';
+import { DeadLetterRecorder } from './dead-letter-recorder.js';
 import { InboxSink } from './inbox-sink.js';
 import { IntakeConsumer, type IntakeConsumerHost } from './intake-consumer.js';
 import { IntakePump } from './intake-pump.js';
@@ -24,8 +26,9 @@ import type { IntakePosition } from './intake-format.js';
 import { IdWindow } from '../journal/id-window.js';
 import { ingestLine, type Ingested } from './ingest.js';
 import { LazySink } from './lazy-sink.js';
+import { RootGuard } from './root-guard.js';
 import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';
-import { writeRouterStatus, type RouterStatus } from './router-status.js';
+import { StatusReporter, type StatusFacts } from './status-reporter.js';
 import type { DeliveryItem, Sink } from '../bus/delivery.js';
 
 /** A message accepted into the journal, with where it sits. */
@@ -57,11 +60,8 @@ export interface RouterEvents {
 // Pause intake while this much is written but not yet durable (a slow disk).
 const MAX_UNSYNCED_BYTES = 64 * 1024 * 1024;
 const MAX_HELD = 100_000;
-const DEAD_LETTER_LOG_LINES_PER_SECOND = 20;
 // Parsed lines waiting for the end of the event-loop turn are journaled at once past this.
 const MAX_BATCH_BYTES = 1024 * 1024;
-// Cursors are written this soon after a hand-over (the bound on re-delivery after a crash).
-const CURSOR_PERSIST_DELAY_MS = 10;
 // A batch the journal could not take is retried in pieces of this size.
 const STALL_PIECE_BYTES = 64 * 1024;
 
@@ -81,7 +81,10 @@ export class Router extends EventEmitter<RouterEvents> {
   readonly options: RouterOptions;
   private lock: WriterLock | undefined;
   private journal!: JournalWriter;
-  private deadLetters: DeadLetterLog;
+  private readonly deadLetters: DeadLetterRecorder;
+  private readonly cursors: CursorPersister;
+  private readonly status: StatusReporter;
+  private root!: RootGuard;
   /** Reads the intake (written by the keeper, or by `pump` when running alone) into lines. */
   private intake!: IntakeConsumer;
   private intakeWriter: IntakeWriter | undefined;
@@ -102,12 +105,7 @@ export class Router extends EventEmitter<RouterEvents> {
   private dispatched = 0;
   private held: Held[] = [];
   private timers: NodeJS.Timeout[] = [];
-  private cursorsDirty = false;
-  private persistingCursors: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
-  /** The root was removed or replaced: write nothing more into that path. */
-  private rootLost = false;
-  private identity: string | undefined;
   private readonly started = new Date();
   private stats = { accepted: 0, delivered: 0, deadLettered: 0 };
 
@@ -115,14 +113,19 @@ export class Router extends EventEmitter<RouterEvents> {
     super();
     this.layout = layout;
     this.options = normalizeRouterOptions(options);
-    this.deadLetters = new DeadLetterLog(layout.deadLetterFile);
+    const log = (line: string): void => this.log(line);
+    // A router that never started has no root of its own to write into.
+    const mayWrite = (): boolean => this.root?.stillOurs() ?? false;
+    this.deadLetters = new DeadLetterRecorder(layout.deadLetterFile, log);
+    this.cursors = new CursorPersister(layout, { snapshot: () => this.cursorSnapshot(), mayWrite, log });
+    this.status = new StatusReporter(layout, { facts: (ready) => this.facts(ready), mayWrite, log });
     this.consumerHost = { ...this.consumerHost, journalDir: layout.journalDir };
   }
 
   /** Takes the lock, recovers the journal, opens every pipe and starts delivering. */
   async start(): Promise<void> {
     verifyRoot(this.layout);
-    this.identity = rootIdentity(this.layout);
+    this.root = new RootGuard(this.layout, (error) => this.fail(error));
     if (!this.options.underKeeper) {
       this.lock = await acquireWriterLock(this.layout, {
         waitMs: 6_000,
@@ -152,11 +155,11 @@ export class Router extends EventEmitter<RouterEvents> {
       // The keeper says when it wrote (`intakeAppended`); a look at the files now and then covers a missed word.
       this.timers.push(setInterval(() => this.consumeIntake(true), 250));
     }
-    this.timers.push(setInterval(() => this.writeStatus(), this.options.statusIntervalMs));
-    this.timers.push(setInterval(() => this.persistCursors(), this.options.cursorIntervalMs));
+    this.status.start(this.options.statusIntervalMs);
+    this.cursors.start(this.options.cursorIntervalMs);
     this.timers.push(setInterval(() => this.expireHeld(), 250));
     for (const consumer of this.consumers.values()) consumer.wake();
-    this.writeStatus(true);
+    this.status.write(true);
     this.emit('ready');
   }
 
@@ -375,7 +378,7 @@ export class Router extends EventEmitter<RouterEvents> {
     if (this.stalledSince) return;
     this.stalledSince = new Date();
     this.log(`${error.message}; the journal is full: intake waits (nothing is lost) and is retried every 1s`);
-    this.writeStatus();
+    this.status.write();
     const timer = setInterval(() => {
       if (this.closePromise) return;
       this.retrying = true;
@@ -494,9 +497,7 @@ export class Router extends EventEmitter<RouterEvents> {
     isFor: (envelope, agent) => this.book.recipients(envelope).agents.includes(agent),
     onDelivered: (_consumer, items) => {
       this.stats.delivered += items.length;
-      this.cursorsDirty = true;
-      // Persisted soon after every hand-over (coalesced): a crash re-delivers at most what went in that moment.
-      this.persistCursorsSoon();
+      this.cursors.handedOver();
     },
     log: (line) => this.log(line),
   };
@@ -512,17 +513,17 @@ export class Router extends EventEmitter<RouterEvents> {
       if (!agent || consumer.sink instanceof LazySink && consumer.sink.signature !== paneSignature(agent)) {
         void consumer.close();
         this.consumers.delete(key);
-        this.cursorsDirty = true;
+        this.cursors.changed();
       }
     }
     for (const [key, agent] of wanted) {
       if (this.consumers.has(key)) continue;
       const start = saved[key] ?? this.startFor(agent);
       const kind = key.startsWith('inbox:') ? 'inbox' : 'tmux';
-      const sink: Sink = kind === 'inbox' ? new InboxSink(this.layout.inboxPipe(agent.name), () => this.rootStillOurs()) : this.paneSink(agent);
+      const sink: Sink = kind === 'inbox' ? new InboxSink(this.layout.inboxPipe(agent.name), () => this.root.stillOurs()) : this.paneSink(agent);
       const consumer = new Consumer(key, agent.name, sink, start, this.consumerHost, kind === 'inbox' ? INBOX_LIMITS : PANE_LIMITS);
       this.consumers.set(key, consumer);
-      this.cursorsDirty = true;
+      this.cursors.changed();
       if (this.journal) consumer.wake();
     }
   }
@@ -604,112 +605,27 @@ export class Router extends EventEmitter<RouterEvents> {
     return cursors;
   }
 
-  private lastCursors = '';
-
-  /** Checked before writing state by path: a stale router must not write into a new root. */
-  private rootStillOurs(): boolean {
-    if (this.rootLost) return false;
-    if (rootIdentity(this.layout) === this.identity) return true;
-    this.rootLost = true;
-    this.fail(new BusError(`The bus root ${this.layout.root} was removed or replaced; stopping`));
-    return false;
-  }
-
-  private persistSoon: NodeJS.Timeout | undefined;
-
-  private persistCursorsSoon(): void {
-    if (this.persistSoon || this.closePromise) return;
-    this.persistSoon = setTimeout(() => {
-      this.persistSoon = undefined;
-      void this.persistCursors().then(() => {
-        if (this.cursorsDirty) this.persistCursorsSoon(); // changed while it was written
-      });
-    }, CURSOR_PERSIST_DELAY_MS);
-  }
-
-  private persistCursors(): Promise<void> {
-    if (!this.rootStillOurs()) return Promise.resolve();
-    if (this.persistingCursors) return this.persistingCursors;
-    const snapshot = this.cursorSnapshot();
-    const text = JSON.stringify(snapshot);
-    if (text === this.lastCursors && !this.cursorsDirty) return Promise.resolve();
-    this.cursorsDirty = false;
-    this.persistingCursors = writeCursors(this.layout, snapshot)
-      .then(() => {
-        this.lastCursors = text;
-      })
-      .catch((error: unknown) => this.log(`cursors: ${(error as Error).message}`))
-      .finally(() => {
-        this.persistingCursors = undefined;
-      });
-    return this.persistingCursors;
-  }
-
-  private writeStatus(ready = true): void {
-    if (!this.rootStillOurs()) return;
-    const agents: RouterStatus['agents'] = {};
-    for (const name of this.book.names) agents[name] = { undelivered: 0, consumers: {} };
-    for (const [key, c] of this.consumers) {
-      const entry = (agents[c.agent] ??= { undelivered: 0, consumers: {} });
-      entry.undelivered = Math.max(entry.undelivered, c.undelivered);
-      entry.consumers[consumerKindOf(key)] = {
-        cursor: c.cursor,
-        live: c.isLive,
-        delivered: c.deliveredTotal,
-        ...(c.waiting ? { waiting: c.waiting } : {}),
-      };
-    }
-    const status: RouterStatus = {
-      pid: process.pid,
-      ...(this.options.underKeeper && process.env.BMAD_BUS_KEEPER_PID ? { keeper_pid: Number(process.env.BMAD_BUS_KEEPER_PID) } : {}),
+  private facts(ready: boolean): StatusFacts {
+    return {
       root: this.layout.root,
-      started: this.started.toISOString(),
-      updated: new Date().toISOString(),
+      started: this.started,
       ready,
-      ...(this.closePromise ? { stopping: true } : {}),
+      stopping: this.closePromise !== undefined,
+      underKeeper: this.options.underKeeper,
       restarts: this.options.restarts,
       durability: this.options.durability,
-      accepted: this.stats.accepted,
-      delivered: this.stats.delivered,
-      dead_lettered: this.stats.deadLettered,
+      stats: this.stats,
       held: this.held.length,
-      journal_end: this.journal?.end ?? 0,
-      ...(this.stalledSince ?? this.pump?.diskFullSince ? { disk_full_since: (this.stalledSince ?? this.pump!.diskFullSince!).toISOString() } : {}),
-      rss: process.memoryUsage.rss(),
-      heap_used: process.memoryUsage().heapUsed,
-      agents,
+      journalEnd: this.journal?.end ?? 0,
+      diskFullSince: this.stalledSince ?? this.pump?.diskFullSince,
+      agents: this.book.names,
+      consumers: this.consumers.values(),
     };
-    try {
-      writeRouterStatus(this.layout, status);
-    } catch (error) {
-      this.log(`status: ${(error as Error).message}`);
-    }
   }
-
-  private deadLogSecond = 0;
-  private deadLogCount = 0;
-  private deadLogSuppressed = 0;
 
   private deadLetter(record: DeadLetter): void {
     this.stats.deadLettered++;
-    try {
-      this.deadLetters.append(record);
-    } catch (error) {
-      this.log(`dead-letter log: ${(error as Error).message}`);
-    }
-    // One stderr line per rejected line, but a flood of bad input must not flood the log.
-    const second = Math.floor(Date.now() / 1000);
-    if (second !== this.deadLogSecond) {
-      if (this.deadLogSuppressed > 0) this.log(`... and ${this.deadLogSuppressed} more dead letter(s) in that second (see deadletter.ndjson)`);
-      this.deadLogSecond = second;
-      this.deadLogCount = 0;
-      this.deadLogSuppressed = 0;
-    }
-    if (++this.deadLogCount <= DEAD_LETTER_LOG_LINES_PER_SECOND) {
-      this.log(`dead letter (${record.reason})${record.pipe ? ` on ${record.pipe}` : ''}: ${record.error}`);
-    } else {
-      this.deadLogSuppressed++;
-    }
+    this.deadLetters.record(record);
     this.emit('deadLetter', record);
   }
 
@@ -724,12 +640,13 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
-    if (this.persistSoon) clearTimeout(this.persistSoon);
+    this.status.close();
+    this.cursors.close();
     await this.watcher?.close().catch(() => undefined);
     // Alone, the router stops reading the pipes first (what they still hold is read into the intake),
     // then journals everything the intake has.
     this.pump?.close();
-    if (this.journal && !this.rootLost) {
+    if (this.journal && !this.root.lost) {
       while (this.intake.consume().more && !this.mustPause()) this.flushBatch();
       this.flushBatch();
       // Everything read is made durable and handed out before the cursors are saved.
@@ -740,8 +657,7 @@ export class Router extends EventEmitter<RouterEvents> {
       }
       this.dispatchDurable();
       await new Promise((r) => setTimeout(r, 50)); // let in-flight inbox writes finish
-      await this.persistingCursors;
-      await writeCursors(this.layout, this.cursorSnapshot()).catch((error: unknown) => this.log(`cursors: ${(error as Error).message}`));
+      await this.cursors.final();
     }
     await Promise.all([...this.consumers.values()].map((c) => c.close().catch(() => undefined)));
     for (const close of [() => this.journal?.close(), () => this.intake?.close(), () => this.intakeWriter?.close(), () => this.deadLetters.close()]) {
@@ -751,8 +667,8 @@ export class Router extends EventEmitter<RouterEvents> {
         this.log(`closing: ${(error as Error).message}`);
       }
     }
-    if (!this.rootLost) {
-      this.writeStatus(false);
+    if (!this.root?.lost) {
+      this.status.write(false);
       await this.lock?.release();
     }
     this.emit('closed');
