@@ -1,35 +1,32 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import { AddressBook } from '../bus/address-book.js';
 import { createEnvelope, serialize, withRcpt, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
 import { BusError, InvalidMessageError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
-import { readRegistry, type AgentRecord } from '../bus/registry.js';
+import { readRegistry } from '../bus/registry.js';
 import { verifyRoot } from '../bus/root.js';
 import { readStateFile } from '../bus/state-file.js';
-import { countBacklog } from '../journal/backlog.js';
 import { readCursors } from '../journal/cursors.js';
-import { deadLetterFor, recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
+import { recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
 import { journalLines } from '../journal/reader.js';
 import { acquireWriterLock, type WriterLock } from '../journal/writer-lock.js';
 import { JournalWriter } from '../journal/writer.js';
-import { Consumer, INBOX_LIMITS, PANE_LIMITS, type ConsumerHost } from './consumer.js';
+import { ConsumerSet } from './consumer-set.js';
 import { CursorPersister } from './cursor-persister.js';
 import { DeadLetterRecorder } from './dead-letter-recorder.js';
-import { InboxSink } from './inbox-sink.js';
+import { HoldQueue } from './hold-queue.js';
 import { IntakeConsumer, type IntakeConsumerHost } from './intake-consumer.js';
 import { IntakePump } from './intake-pump.js';
 import { IntakeWriter } from './intake-writer.js';
 import type { IntakePosition } from './intake-format.js';
 import { IdWindow } from '../journal/id-window.js';
 import { ingestLine, type Ingested } from './ingest.js';
-import { LazySink } from './lazy-sink.js';
+import { RegistryWatch } from './registry-watch.js';
 import { RootGuard } from './root-guard.js';
 import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';
 import { StatusReporter, type StatusFacts } from './status-reporter.js';
-import type { DeliveryItem, Sink } from '../bus/delivery.js';
 
 /** A message accepted into the journal, with where it sits. */
 interface Accepted {
@@ -38,15 +35,6 @@ interface Accepted {
   line: string;
   envelope: Envelope;
   spoolFile?: string;
-}
-
-/** A message for an agent nobody registered (yet): held, then dead-lettered. */
-interface Held {
-  name: string;
-  offset: number;
-  line: string;
-  id: string;
-  expires: number;
 }
 
 export interface RouterEvents {
@@ -59,7 +47,6 @@ export interface RouterEvents {
 
 // Pause intake while this much is written but not yet durable (a slow disk).
 const MAX_UNSYNCED_BYTES = 64 * 1024 * 1024;
-const MAX_HELD = 100_000;
 // Parsed lines waiting for the end of the event-loop turn are journaled at once past this.
 const MAX_BATCH_BYTES = 1024 * 1024;
 // A batch the journal could not take is retried in pieces of this size.
@@ -95,15 +82,15 @@ export class Router extends EventEmitter<RouterEvents> {
   private consumeScheduled = false;
   /** Ids of the latest messages: a line with one of them is a duplicate (dead-lettered, not journaled). */
   private recentIds = new IdWindow();
-  private consumers = new Map<string, Consumer>();
-  private book = new AddressBook({ agents: {}, groups: {} });
-  private watcher: FSWatcher | undefined;
+  private readonly book = new AddressBook({ agents: {}, groups: {} });
+  private readonly held: HoldQueue;
+  private readonly consumers: ConsumerSet;
+  private readonly registry: RegistryWatch;
   /** Written to the journal, waiting for fsync before dispatch. */
   private unsynced: Accepted[] = [];
   private unsyncedBytes = 0;
   private syncing = false;
   private dispatched = 0;
-  private held: Held[] = [];
   private timers: NodeJS.Timeout[] = [];
   private closePromise: Promise<void> | undefined;
   private readonly started = new Date();
@@ -117,9 +104,22 @@ export class Router extends EventEmitter<RouterEvents> {
     // A router that never started has no root of its own to write into.
     const mayWrite = (): boolean => this.root?.stillOurs() ?? false;
     this.deadLetters = new DeadLetterRecorder(layout.deadLetterFile, log);
-    this.cursors = new CursorPersister(layout, { snapshot: () => this.cursorSnapshot(), mayWrite, log });
+    this.held = new HoldQueue({ holdMs: this.options.holdMs, deadLetterFile: layout.deadLetterFile });
+    this.consumers = new ConsumerSet(layout, this.book, this.held, this.options.tmuxSocket, {
+      journalEnd: () => this.journal.end,
+      dispatchedEnd: () => this.dispatched,
+      delivered: (count) => {
+        this.stats.delivered += count;
+        this.cursors.handedOver();
+      },
+      changed: () => this.cursors.changed(),
+      rootStillOurs: mayWrite,
+      publish: (message) => void this.publish(message),
+      log,
+    });
+    this.registry = new RegistryWatch(layout, this.book, { reloaded: () => this.consumers.sync(readCursors(layout)), log });
+    this.cursors = new CursorPersister(layout, { snapshot: () => this.consumers.cursors(), mayWrite, log });
     this.status = new StatusReporter(layout, { facts: (ready) => this.facts(ready), mayWrite, log });
-    this.consumerHost = { ...this.consumerHost, journalDir: layout.journalDir };
   }
 
   /** Takes the lock, recovers the journal, opens every pipe and starts delivering. */
@@ -144,10 +144,10 @@ export class Router extends EventEmitter<RouterEvents> {
     const previousEnd = readStateFile<{ journal_end?: number }>(this.layout.routerStatusFile, {}).journal_end;
     this.replayIntake();
     this.dispatched = this.journal.end;
-    this.holdUnknownSince(previousEnd);
-    this.syncConsumers(readCursors(this.layout));
-    this.countBacklog();
-    await this.watch();
+    this.held.holdUnknownSince(this.layout.journalDir, this.book, previousEnd, this.journal.end);
+    this.consumers.sync(readCursors(this.layout));
+    this.consumers.countBacklog(this.journal.end);
+    await this.registry.start();
     if (this.intakeWriter) {
       this.pump = new IntakePump(this.layout, this.intakeWriter, { onAppend: () => this.consumeIntake(), log: (line) => this.log(line) });
       this.pump.start();
@@ -158,7 +158,7 @@ export class Router extends EventEmitter<RouterEvents> {
     this.status.start(this.options.statusIntervalMs);
     this.cursors.start(this.options.cursorIntervalMs);
     this.timers.push(setInterval(() => this.expireHeld(), 250));
-    for (const consumer of this.consumers.values()) consumer.wake();
+    this.consumers.wakeAll();
     this.status.write(true);
     this.emit('ready');
   }
@@ -274,7 +274,7 @@ export class Router extends EventEmitter<RouterEvents> {
   /** A role is resolved once, here, and the choice journaled: re-delivery goes to the same agent. */
   private chooseRecipient(normalized: Normalized): void {
     // The registry must be current: an agent marked failed a moment ago is not a choice.
-    this.reloadRegistryIfChanged();
+    this.registry.reloadIfChanged();
     const chosen = this.book.chooseForRole(normalized.envelope.to.slice(5));
     if (!chosen) return;
     normalized.envelope.rcpt = chosen;
@@ -435,174 +435,21 @@ export class Router extends EventEmitter<RouterEvents> {
       if (accepted.spoolFile) fs.rm(accepted.spoolFile, { force: true }, () => undefined);
     }
     this.dispatched = batch.at(-1)!.end;
-    for (const consumer of this.consumers.values()) consumer.advance(this.dispatched);
+    this.consumers.advance(this.dispatched);
     if (this.unsyncedBytes < MAX_UNSYNCED_BYTES / 2) this.consumeIntake();
   }
 
   private dispatch(accepted: Accepted): void {
     const recipients = this.book.recipients(accepted.envelope);
-    if (recipients.unknown !== undefined) this.hold(recipients.unknown, accepted);
-    const item: DeliveryItem = accepted;
-    for (const agent of recipients.agents) {
-      for (const key of this.book.consumersOf(agent)) {
-        const consumer = this.consumers.get(key);
-        if (!consumer) continue;
-        consumer.undelivered++;
-        consumer.offer(item);
-      }
+    if (recipients.unknown !== undefined) {
+      const full = this.held.hold(recipients.unknown, accepted);
+      if (full) this.deadLetter(full);
     }
-  }
-
-  private hold(name: string, accepted: Accepted): void {
-    if (this.held.length >= MAX_HELD) {
-      this.deadLetter(deadLetterFor('unknown_recipient', `No agent ${name} registered (hold queue full)`, accepted.line, { id: accepted.envelope.id }));
-      return;
-    }
-    this.held.push({ name, offset: accepted.offset, line: accepted.line, id: accepted.envelope.id, expires: Date.now() + this.options.holdMs });
-  }
-
-  /**
-   * Messages `send` journaled while no router ran (and those a crashed
-   * predecessor held) were never checked for unknown recipients: hold them now,
-   * from the time they were sent, so they are dead-lettered if nobody registers.
-   */
-  private holdUnknownSince(from: number | undefined): void {
-    const end = this.journal.end;
-    for (const l of journalLines(this.layout.journalDir, Math.min(from ?? end, end), end)) {
-      const envelope = JSON.parse(l.line) as Envelope;
-      const unknown = this.book.recipients(envelope).unknown;
-      if (unknown === undefined) continue;
-      const sent = Date.parse(envelope.ts);
-      this.held.push({ name: unknown, offset: l.offset, line: l.line, id: envelope.id, expires: (Number.isNaN(sent) ? Date.now() : sent) + this.options.holdMs });
-    }
-    this.held.sort((a, b) => a.expires - b.expires);
+    this.consumers.offer(accepted, recipients.agents);
   }
 
   private expireHeld(): void {
-    const now = Date.now();
-    let n = 0;
-    while (n < this.held.length && this.held[n]!.expires <= now) n++;
-    if (n === 0) return;
-    const known = this.held.length > 0 ? recentDeadLetterIds(this.layout.deadLetterFile) : new Set<string>();
-    for (const h of this.held.splice(0, n)) {
-      if (known.has(h.id)) continue; // a predecessor dead-lettered it already
-      const what = h.name.startsWith('role:') ? `No live agent of role ${h.name.slice(5)}` : `No agent \`${h.name}\` registered`;
-      this.deadLetter(deadLetterFor('unknown_recipient', `${what} within ${Math.round(this.options.holdMs / 1000)}s`, h.line, { id: h.id }));
-    }
-  }
-
-  private consumerHost: ConsumerHost = {
-    journalDir: '',
-    dispatchedEnd: () => this.dispatched,
-    isFor: (envelope, agent) => this.book.recipients(envelope).agents.includes(agent),
-    onDelivered: (_consumer, items) => {
-      this.stats.delivered += items.length;
-      this.cursors.handedOver();
-    },
-    log: (line) => this.log(line),
-  };
-
-  /** Makes the set of consumers match the registry: one per agent and delivery kind. */
-  private syncConsumers(saved: Record<string, number>): void {
-    const wanted = new Map<string, AgentRecord>();
-    for (const name of this.book.names) {
-      for (const key of this.book.consumersOf(name)) wanted.set(key, this.book.get(name)!);
-    }
-    for (const [key, consumer] of this.consumers) {
-      const agent = wanted.get(key);
-      if (!agent || consumer.sink instanceof LazySink && consumer.sink.signature !== paneSignature(agent)) {
-        void consumer.close();
-        this.consumers.delete(key);
-        this.cursors.changed();
-      }
-    }
-    for (const [key, agent] of wanted) {
-      if (this.consumers.has(key)) continue;
-      const start = saved[key] ?? this.startFor(agent);
-      const kind = key.startsWith('inbox:') ? 'inbox' : 'tmux';
-      const sink: Sink = kind === 'inbox' ? new InboxSink(this.layout.inboxPipe(agent.name), () => this.root.stillOurs()) : this.paneSink(agent);
-      const consumer = new Consumer(key, agent.name, sink, start, this.consumerHost, kind === 'inbox' ? INBOX_LIMITS : PANE_LIMITS);
-      this.consumers.set(key, consumer);
-      this.cursors.changed();
-      if (this.journal) consumer.wake();
-    }
-  }
-
-  /** Where delivery starts for an agent with no cursor yet: its held messages, else its registration. */
-  private startFor(agent: AgentRecord): number {
-    const end = this.journal ? this.journal.end : 0;
-    let start = Math.min(agent.since ?? end, end);
-    const mine = this.held.filter((h) => h.name === agent.name);
-    if (mine.length > 0) {
-      start = Math.min(start, mine[0]!.offset);
-      this.held = this.held.filter((h) => h.name !== agent.name);
-    }
-    return start;
-  }
-
-  private paneSink(agent: AgentRecord): Sink {
-    return new LazySink(paneSignature(agent), async () => {
-      const { createPaneSink } = await import('../tmux/pane-sink.js');
-      return createPaneSink(agent, {
-        socket: agent.tmux_socket ?? this.options.tmuxSocket,
-        publish: (message) => void this.publish(message),
-        log: (line) => this.log(`tmux:${agent.name}: ${line}`),
-      });
-    });
-  }
-
-  /** Counts each consumer's undelivered messages once at start (what lies between its cursor and the end). */
-  private countBacklog(): void {
-    const starts = new Map([...this.consumers].map(([key, c]) => [key, c.cursor]));
-    for (const [key, n] of countBacklog(this.layout.journalDir, this.book, starts, this.journal.end)) this.consumers.get(key)!.undelivered = n;
-  }
-
-  // ---- state -------------------------------------------------------------
-
-  /** Resolves once chokidar's initial scan is done (or it failed: polling covers the registry). */
-  private watch(): Promise<void> {
-    this.watcher = watch(this.layout.registryFile, { ignoreInitial: true, depth: 0, atomic: false });
-    this.watcher.on('add', () => this.reloadRegistry());
-    this.watcher.on('change', () => this.reloadRegistry());
-    const watcher = this.watcher;
-    const ready = new Promise<void>((resolve) => {
-      watcher.once('ready', resolve);
-      watcher.once('error', () => resolve());
-    });
-    this.watcher.on('error', (error) => this.log(`watch: ${(error as Error).message}`));
-    // chokidar can miss a rename-over of the registry: look again now and then.
-    this.timers.push(setInterval(() => this.reloadRegistryIfChanged(), 200));
-    return ready;
-  }
-
-  private registryMtime = 0;
-
-  private reloadRegistryIfChanged(): void {
-    // Consumers are set up once start() has the journal's end: not from inside the intake replay.
-    if (!this.watcher) return;
-    try {
-      const mtime = fs.statSync(this.layout.registryFile).mtimeMs;
-      if (mtime !== this.registryMtime) this.reloadRegistry();
-    } catch {
-      // No registry yet.
-    }
-  }
-
-  private reloadRegistry(): void {
-    try {
-      this.registryMtime = fs.statSync(this.layout.registryFile).mtimeMs;
-      this.book.update(readRegistry(this.layout));
-    } catch (error) {
-      this.log(`registry: ${(error as Error).message}`);
-      return;
-    }
-    this.syncConsumers(readCursors(this.layout));
-  }
-
-  private cursorSnapshot(): Record<string, number> {
-    const cursors: Record<string, number> = {};
-    for (const [key, consumer] of this.consumers) cursors[key] = consumer.cursor;
-    return cursors;
+    for (const record of this.held.expire()) this.deadLetter(record);
   }
 
   private facts(ready: boolean): StatusFacts {
@@ -615,7 +462,7 @@ export class Router extends EventEmitter<RouterEvents> {
       restarts: this.options.restarts,
       durability: this.options.durability,
       stats: this.stats,
-      held: this.held.length,
+      held: this.held.size,
       journalEnd: this.journal?.end ?? 0,
       diskFullSince: this.stalledSince ?? this.pump?.diskFullSince,
       agents: this.book.names,
@@ -642,7 +489,7 @@ export class Router extends EventEmitter<RouterEvents> {
     for (const timer of this.timers) clearInterval(timer);
     this.status.close();
     this.cursors.close();
-    await this.watcher?.close().catch(() => undefined);
+    await this.registry.close();
     // Alone, the router stops reading the pipes first (what they still hold is read into the intake),
     // then journals everything the intake has.
     this.pump?.close();
@@ -659,7 +506,7 @@ export class Router extends EventEmitter<RouterEvents> {
       await new Promise((r) => setTimeout(r, 50)); // let in-flight inbox writes finish
       await this.cursors.final();
     }
-    await Promise.all([...this.consumers.values()].map((c) => c.close().catch(() => undefined)));
+    await this.consumers.close();
     for (const close of [() => this.journal?.close(), () => this.intake?.close(), () => this.intakeWriter?.close(), () => this.deadLetters.close()]) {
       try {
         close();
@@ -673,10 +520,4 @@ export class Router extends EventEmitter<RouterEvents> {
     }
     this.emit('closed');
   }
-
 }
-
-function paneSignature(agent: AgentRecord): string {
-  return JSON.stringify([agent.tmux, agent.tmux_socket, agent.tmux_server, agent.submit, agent.submit_delay, agent.command, agent.template, agent.multiline, agent.deliver]);
-}
-
