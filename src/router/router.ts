@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import path from 'node:path';
 import { AddressBook } from '../bus/address-book.js';
 import { createEnvelope, serialize, withRcpt, type Envelope, type Normalized, type Origin } from '../bus/envelope.js';
@@ -9,33 +8,25 @@ import { readRegistry } from '../bus/registry.js';
 import { verifyRoot } from '../bus/root.js';
 import { readStateFile } from '../bus/state-file.js';
 import { readCursors } from '../journal/cursors.js';
-import { recentDeadLetterIds, type DeadLetter } from '../journal/dead-letters.js';
-import { journalLines } from '../journal/reader.js';
+import type { DeadLetter } from '../journal/dead-letters.js';
+import { IdWindow } from '../journal/id-window.js';
 import { acquireWriterLock, type WriterLock } from '../journal/writer-lock.js';
 import { JournalWriter } from '../journal/writer.js';
 import { ConsumerSet } from './consumer-set.js';
 import { CursorPersister } from './cursor-persister.js';
 import { DeadLetterRecorder } from './dead-letter-recorder.js';
+import { GroupCommit, type Accepted } from './group-commit.js';
 import { HoldQueue } from './hold-queue.js';
-import { IntakeConsumer, type IntakeConsumerHost } from './intake-consumer.js';
-import { IntakePump } from './intake-pump.js';
-import { IntakeWriter } from './intake-writer.js';
+import { IntakeDrain } from './intake-drain.js';
 import type { IntakePosition } from './intake-format.js';
-import { IdWindow } from '../journal/id-window.js';
+import { IntakePump } from './intake-pump.js';
+import { alreadyRecorded } from './intake-replay.js';
+import { IntakeWriter } from './intake-writer.js';
 import { ingestLine, type Ingested } from './ingest.js';
 import { RegistryWatch } from './registry-watch.js';
 import { RootGuard } from './root-guard.js';
 import { normalizeRouterOptions, type RouterOptions, type RouterOptionsInput } from './router-options.js';
 import { StatusReporter, type StatusFacts } from './status-reporter.js';
-
-/** A message accepted into the journal, with where it sits. */
-interface Accepted {
-  offset: number;
-  end: number;
-  line: string;
-  envelope: Envelope;
-  spoolFile?: string;
-}
 
 export interface RouterEvents {
   ready: [];
@@ -45,17 +36,12 @@ export interface RouterEvents {
   closed: [];
 }
 
-// Pause intake while this much is written but not yet durable (a slow disk).
-const MAX_UNSYNCED_BYTES = 64 * 1024 * 1024;
-// Parsed lines waiting for the end of the event-loop turn are journaled at once past this.
-const MAX_BATCH_BYTES = 1024 * 1024;
-// A batch the journal could not take is retried in pieces of this size.
-const STALL_PIECE_BYTES = 64 * 1024;
-
 /**
  * The one process per bus root that reads every pipe, stamps and journals
  * each line (group commit), and hands journaled messages to consumers.
  * Data flows one way: pipe → ingest → journal → dispatch → inbox / pane.
+ * The router wires the parts that do each step, and owns what they share:
+ * the address book, the ids seen, the counters.
  *
  * @example
  * const router = new Router(layout, { durability: 'batch' });
@@ -66,35 +52,31 @@ const STALL_PIECE_BYTES = 64 * 1024;
 export class Router extends EventEmitter<RouterEvents> {
   readonly layout: Layout;
   readonly options: RouterOptions;
-  private lock: WriterLock | undefined;
-  private journal!: JournalWriter;
-  private readonly deadLetters: DeadLetterRecorder;
-  private readonly cursors: CursorPersister;
-  private readonly status: StatusReporter;
-  private root!: RootGuard;
-  /** Reads the intake (written by the keeper, or by `pump` when running alone) into lines. */
-  private intake!: IntakeConsumer;
-  private intakeWriter: IntakeWriter | undefined;
-  private pump: IntakePump | undefined;
-  /** Batches the journal could not take (a full disk), in order; retried, and nothing more is consumed meanwhile. */
-  private stalled: Array<{ lines: Normalized[]; spools: (string | undefined)[] }> = [];
-  private stalledSince: Date | undefined;
-  private consumeScheduled = false;
-  /** Ids of the latest messages: a line with one of them is a duplicate (dead-lettered, not journaled). */
-  private recentIds = new IdWindow();
+  private readonly started = new Date();
+  private readonly stats = { accepted: 0, delivered: 0, deadLettered: 0 };
   private readonly book = new AddressBook({ agents: {}, groups: {} });
   private readonly held: HoldQueue;
   private readonly consumers: ConsumerSet;
   private readonly registry: RegistryWatch;
-  /** Written to the journal, waiting for fsync before dispatch. */
-  private unsynced: Accepted[] = [];
-  private unsyncedBytes = 0;
-  private syncing = false;
+  private readonly cursors: CursorPersister;
+  private readonly status: StatusReporter;
+  private readonly deadLetters: DeadLetterRecorder;
+  /** Ids of the latest messages: a line with one of them is a duplicate (dead-lettered, not journaled). */
+  private recentIds = new IdWindow();
+  private lock: WriterLock | undefined;
+  private root!: RootGuard;
+  private journal!: JournalWriter;
+  private commit!: GroupCommit;
+  /** Reads the intake (written by the keeper, or by `pump` when running alone) into the journal. */
+  private drain!: IntakeDrain;
+  private intakeWriter: IntakeWriter | undefined;
+  private pump: IntakePump | undefined;
+  /** The intake writer's end as last announced by the keeper (undefined: look at the files). */
+  private announcedEnd: IntakePosition | undefined;
+  /** Offset up to which journaled messages were handed to the consumers. */
   private dispatched = 0;
   private timers: NodeJS.Timeout[] = [];
   private closePromise: Promise<void> | undefined;
-  private readonly started = new Date();
-  private stats = { accepted: 0, delivered: 0, deadLettered: 0 };
 
   constructor(layout: Layout, options: RouterOptionsInput = {}) {
     super();
@@ -136,11 +118,12 @@ export class Router extends EventEmitter<RouterEvents> {
       segmentBytes: this.options.segmentBytes,
       onRecovered: ({ file, droppedBytes }) => this.log(`journal: cut ${droppedBytes} torn byte(s) off the end of ${path.basename(file)}`),
     });
+    this.commit = this.groupCommit(this.journal);
     this.book.update(readRegistry(this.layout));
     this.recentIds = IdWindow.load(this.layout.journalDir, this.journal.end);
     // Alone, the router reads the pipes itself; under a keeper, the keeper does and writes the intake.
     if (!this.options.underKeeper) this.intakeWriter = new IntakeWriter(this.layout.journalDir);
-    this.intake = new IntakeConsumer(this.layout, this.intakeHost());
+    this.drain = this.intakeDrain();
     const previousEnd = readStateFile<{ journal_end?: number }>(this.layout.routerStatusFile, {}).journal_end;
     this.replayIntake();
     this.dispatched = this.journal.end;
@@ -149,11 +132,11 @@ export class Router extends EventEmitter<RouterEvents> {
     this.consumers.countBacklog(this.journal.end);
     await this.registry.start();
     if (this.intakeWriter) {
-      this.pump = new IntakePump(this.layout, this.intakeWriter, { onAppend: () => this.consumeIntake(), log: (line) => this.log(line) });
+      this.pump = new IntakePump(this.layout, this.intakeWriter, { onAppend: () => this.drain.consume(), log: (line) => this.log(line) });
       this.pump.start();
     } else {
       // The keeper says when it wrote (`intakeAppended`); a look at the files now and then covers a missed word.
-      this.timers.push(setInterval(() => this.consumeIntake(true), 250));
+      this.timers.push(setInterval(() => this.drain.consume(true), 250));
     }
     this.status.start(this.options.statusIntervalMs);
     this.cursors.start(this.options.cursorIntervalMs);
@@ -172,19 +155,16 @@ export class Router extends EventEmitter<RouterEvents> {
   /** The keeper wrote more into the intake; `end` is where its writer stands now, when it says. */
   intakeAppended(end?: IntakePosition): void {
     if (end) this.announcedEnd = end;
-    this.consumeIntake();
+    this.drain.consume();
   }
-
-  /** The intake writer's end as last announced by the keeper (undefined: look at the files). */
-  private announcedEnd: IntakePosition | undefined;
 
   /** Accepts a message made inside the daemon (supervisor, pane sink events). */
   publish(message: { to: string; type: string; body: unknown; from?: string }): Envelope | undefined {
     if (this.closePromise) return undefined;
     const envelope = createEnvelope({ from: message.from ?? 'router', to: message.to, type: message.type, body: message.body });
-    this.flushBatch(); // what was read before goes first
+    this.drain.flush(); // what was read before goes first
     this.recentIds.add(envelope.id, 0);
-    this.appendAccepted([{ envelope, line: serialize(envelope) }], [undefined]);
+    this.commit.append([{ envelope, line: serialize(envelope) }], [undefined]);
     return envelope;
   }
 
@@ -192,69 +172,72 @@ export class Router extends EventEmitter<RouterEvents> {
     return this.stats;
   }
 
-  // ---- intake ------------------------------------------------------------
+  // ---- wiring ------------------------------------------------------------
 
-  private intakeHost(): IntakeConsumerHost {
+  private groupCommit(journal: JournalWriter): GroupCommit {
+    return new GroupCommit(journal, this.options.durability, {
+      appended: (count) => {
+        this.stats.accepted += count;
+        this.emit('accepted', count);
+      },
+      dispatch: (accepted) => this.dispatch(accepted),
+      dispatched: (end) => {
+        this.dispatched = end;
+        this.consumers.advance(end);
+      },
+      resume: () => this.drain.consume(),
+      stallBegan: (error) => {
+        this.log(`${error.message}; the journal is full: intake waits (nothing is lost) and is retried every 1s`);
+        this.status.write();
+      },
+      stallEnded: (ms) => {
+        this.log(`journal: disk space is back after ${Math.round(ms / 1000)}s`);
+        this.drain.writeMark();
+        this.drain.consume();
+      },
+      closed: () => this.closePromise !== undefined,
+      fail: (error) => this.fail(error),
+    });
+  }
+
+  private intakeDrain(): IntakeDrain {
+    return new IntakeDrain(this.layout, {
+      maxLineBytes: this.options.maxLineBytes,
+      ingest: (bytes, origin, ts, makeId) => this.ingest(bytes, origin, ts, makeId),
+      seen: (id) => this.recentIds.has(id),
+      reject: (record) => this.deadLetter(record),
+      parsed: (normalized) => {
+        if (normalized.warning) this.log(normalized.warning);
+        this.recentIds.add(normalized.envelope.id, normalized.line.length + 1);
+      },
+      append: (lines, spools) => void this.commit.append(lines, spools),
+      journalEnd: () => this.journal.end,
+      stalled: () => this.commit.stalled,
+      mustPause: () => this.commit.mustPause(),
+      closed: () => this.closePromise !== undefined,
+      writerEnd: () => this.intakeWriter?.end ?? this.announcedEnd,
+    });
+  }
+
+  private facts(ready: boolean): StatusFacts {
     return {
-    maxLineBytes: this.options.maxLineBytes,
-    ingest: (bytes, origin, ts, makeId) => this.ingest(bytes, origin, ts, makeId),
-    accept: (result) => this.onAccepted(result),
-    seen: (id) => this.recentIds.has(id),
-    reject: (record) => this.deadLetter(record),
-    journalEnd: () => this.journal.end,
-    afterRecord: () => {
-      if (this.batchBytes > MAX_BATCH_BYTES) this.flushBatch();
-    },
-    mustPause: () => this.mustPause(),
+      root: this.layout.root,
+      started: this.started,
+      ready,
+      stopping: this.closePromise !== undefined,
+      underKeeper: this.options.underKeeper,
+      restarts: this.options.restarts,
+      durability: this.options.durability,
+      stats: this.stats,
+      held: this.held.size,
+      journalEnd: this.journal?.end ?? 0,
+      diskFullSince: this.commit?.diskFullSince ?? this.pump?.diskFullSince,
+      agents: this.book.names,
+      consumers: this.consumers.values(),
     };
   }
 
-  private mustPause(): boolean {
-    return this.stalled.length > 0 || this.unsyncedBytes > MAX_UNSYNCED_BYTES;
-  }
-
-  /** Reads what the intake has now into the journal, a bounded stretch per turn of the event loop. */
-  private consumeIntake(scan = false): void {
-    if (this.closePromise || this.consumeScheduled || this.mustPause()) return;
-    const { more } = this.intake.consume(undefined, scan ? undefined : (this.intakeWriter?.end ?? this.announcedEnd));
-    this.flushBatch();
-    if (more && !this.mustPause()) {
-      this.consumeScheduled = true;
-      setImmediate(() => {
-        this.consumeScheduled = false;
-        this.consumeIntake();
-      });
-    }
-  }
-
-  /** Journals the lines parsed so far, then moves the intake's mark past their reads. */
-  private flushBatch(): void {
-    this.appendBatch();
-    if (this.stalled.length === 0) this.intake.writeMark();
-  }
-
-  private appendBatch(): void {
-    if (this.batchLines.length === 0) return;
-    const lines = this.batchLines;
-    const spools = this.batchSpools;
-    this.batchLines = [];
-    this.batchSpools = [];
-    this.batchBytes = 0;
-    this.appendAccepted(lines, spools);
-  }
-
-  private batchLines: Normalized[] = [];
-  private batchSpools: (string | undefined)[] = [];
-  private batchBytes = 0;
-
-  private onAccepted(result: Extract<Ingested, { kind: 'accepted' }>): void {
-    const normalized = result.normalized;
-    if (normalized.warning) this.log(normalized.warning);
-    this.recentIds.add(normalized.envelope.id, normalized.line.length + 1);
-    this.batchLines.push(normalized);
-    this.batchSpools.push(result.spoolFile);
-    this.batchBytes += normalized.line.length;
-  }
+  // ---- intake ------------------------------------------------------------
 
   /**
    * Validates and stamps one line. Whatever goes wrong with one line — a
@@ -281,163 +264,17 @@ export class Router extends EventEmitter<RouterEvents> {
     normalized.line = withRcpt(normalized.line, chosen);
   }
 
-  /**
-   * After a crash: consumes again every read after the intake's mark. Lines
-   * the journal (or the dead-letter log) already has are recognised by their
-   * ids and skipped; a line not yet complete goes on with the reads after it.
-   */
+  /** After a crash: consumes again every read after the intake's mark (what was journaled already is skipped). */
   private replayIntake(): void {
-    const mark = this.intake.startMark;
-    const journalDir = this.layout.journalDir;
     const end = this.journal.end;
-    const deadLetterFile = this.layout.deadLetterFile;
-    // Built when the first line is met: with nothing to replay (the usual start) the journal is not read.
-    let ids: Set<string> | undefined;
-    let deadIds: Set<string> | undefined;
-    this.intake.setReplay({
-      get ids() {
-        if (!ids) {
-          ids = new Set();
-          for (const l of journalLines(journalDir, Math.min(mark.journalEnd, end), end)) ids.add((JSON.parse(l.line) as Envelope).id);
-        }
-        return ids;
-      },
-      get deadIds() {
-        return (deadIds ??= recentDeadLetterIds(deadLetterFile));
-      },
-    });
+    const known = alreadyRecorded({ journalDir: this.layout.journalDir, deadLetterFile: this.layout.deadLetterFile, from: this.drain.startMark.journalEnd, end });
     const before = this.stats.accepted;
-    let records = 0;
-    for (;;) {
-      const result = this.intake.consume(Infinity);
-      records += result.records;
-      this.flushBatch();
-      if (!result.more || this.stalled.length > 0) break;
-    }
-    this.intake.setReplay(undefined);
-    // Recovered lines reach their consumers by the journal, like any backlog.
-    if (this.stalled.length === 0) this.journal.syncNow();
-    this.unsynced = [];
-    this.unsyncedBytes = 0;
+    const records = this.drain.replay(known);
+    this.commit.settleReplay();
     if (records > 0) this.log(`intake: replayed ${records} read(s); ${this.stats.accepted - before} line(s) recovered`);
   }
 
-  /** Journals lines; false when the journal could not take them (they wait in `stalled`, or the retry goes on). */
-  private appendAccepted(lines: Normalized[], spools: (string | undefined)[]): boolean {
-    if (this.stalled.length > 0 && !this.retrying) {
-      this.stalled.push({ lines, spools }); // behind what waits already: order is kept
-      return false;
-    }
-    const text = lines.length === 1 ? `${lines[0]!.line}\n` : `${lines.map((l) => l.line).join('\n')}\n`;
-    // Encoded once; when every character took one byte (ASCII, the usual case) a
-    // line's length is its byte count and no line needs counting on its own.
-    const bytes = Buffer.from(text, 'utf8');
-    const ascii = bytes.length === text.length;
-    let start: number;
-    try {
-      start = this.journal.append(bytes);
-    } catch (error) {
-      // A full disk: keep these lines, consume nothing more (the intake keeps the rest), retry.
-      if (!this.retrying) this.stall(lines, spools, error as Error);
-      return false;
-    }
-    let offset = start;
-    for (let i = 0; i < lines.length; i++) {
-      const { envelope, line } = lines[i]!;
-      const end = offset + (ascii ? line.length : Buffer.byteLength(line)) + 1;
-      const accepted: Accepted = { offset, end, line, envelope };
-      if (spools[i]) accepted.spoolFile = spools[i]!;
-      this.unsynced.push(accepted);
-      offset = end;
-    }
-    this.unsyncedBytes += offset - start;
-    this.stats.accepted += lines.length;
-    this.emit('accepted', lines.length);
-    if (this.options.durability === 'message') {
-      this.journal.syncNow();
-      this.dispatchDurable();
-    } else if (this.options.durability === 'never') {
-      this.dispatchDurable();
-    } else {
-      this.scheduleSync();
-    }
-    return true;
-  }
-
-  private retrying = false;
-
-  private stall(lines: Normalized[], spools: (string | undefined)[], error: Error): void {
-    // In pieces of about 64 KiB: a nearly full disk takes a small piece where a whole batch would not fit.
-    for (let i = 0; i < lines.length; ) {
-      let bytes = 0;
-      let j = i;
-      while (j < lines.length && (j === i || bytes + lines[j]!.line.length < STALL_PIECE_BYTES)) bytes += lines[j++]!.line.length + 1;
-      this.stalled.push({ lines: lines.slice(i, j), spools: spools.slice(i, j) });
-      i = j;
-    }
-    if (this.stalledSince) return;
-    this.stalledSince = new Date();
-    this.log(`${error.message}; the journal is full: intake waits (nothing is lost) and is retried every 1s`);
-    this.status.write();
-    const timer = setInterval(() => {
-      if (this.closePromise) return;
-      this.retrying = true;
-      try {
-        while (this.stalled.length > 0) {
-          const next = this.stalled[0]!;
-          if (!this.appendAccepted(next.lines, next.spools)) return;
-          this.stalled.shift();
-        }
-      } finally {
-        this.retrying = false;
-      }
-      clearInterval(timer);
-      this.timers = this.timers.filter((t) => t !== timer);
-      this.log(`journal: disk space is back after ${Math.round((Date.now() - this.stalledSince!.getTime()) / 1000)}s`);
-      this.stalledSince = undefined;
-      this.intake.writeMark();
-      this.consumeIntake();
-    }, 1000);
-    this.timers.push(timer);
-  }
-
-  /** Group commit: one fsync covers everything written while the previous one ran. */
-  private scheduleSync(): void {
-    if (this.syncing) return;
-    this.syncing = true;
-    // One fdatasync per round, then dispatch: `sync()` would chase the appends made
-    // meanwhile and, under steady intake, hold everything back until 64 MB piled up.
-    void this.journal.syncOnce().then(
-      () => {
-        this.syncing = false;
-        this.dispatchDurable();
-        if (this.unsynced.length > 0) this.scheduleSync();
-      },
-      (error: unknown) => {
-        this.syncing = false;
-        this.fail(new BusError(`Journal fsync failed: ${(error as Error).message}`, { cause: error }));
-      },
-    );
-  }
-
   // ---- dispatch ----------------------------------------------------------
-
-  /** Hands every durable message to the consumers it is for. */
-  private dispatchDurable(): void {
-    const durableEnd = this.options.durability === 'never' ? this.journal.end : this.journal.durableEnd;
-    let n = 0;
-    while (n < this.unsynced.length && this.unsynced[n]!.end <= durableEnd) n++;
-    if (n === 0) return;
-    const batch = this.unsynced.splice(0, n);
-    for (const accepted of batch) {
-      this.unsyncedBytes -= accepted.end - accepted.offset;
-      this.dispatch(accepted);
-      if (accepted.spoolFile) fs.rm(accepted.spoolFile, { force: true }, () => undefined);
-    }
-    this.dispatched = batch.at(-1)!.end;
-    this.consumers.advance(this.dispatched);
-    if (this.unsyncedBytes < MAX_UNSYNCED_BYTES / 2) this.consumeIntake();
-  }
 
   private dispatch(accepted: Accepted): void {
     const recipients = this.book.recipients(accepted.envelope);
@@ -450,24 +287,6 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private expireHeld(): void {
     for (const record of this.held.expire()) this.deadLetter(record);
-  }
-
-  private facts(ready: boolean): StatusFacts {
-    return {
-      root: this.layout.root,
-      started: this.started,
-      ready,
-      stopping: this.closePromise !== undefined,
-      underKeeper: this.options.underKeeper,
-      restarts: this.options.restarts,
-      durability: this.options.durability,
-      stats: this.stats,
-      held: this.held.size,
-      journalEnd: this.journal?.end ?? 0,
-      diskFullSince: this.stalledSince ?? this.pump?.diskFullSince,
-      agents: this.book.names,
-      consumers: this.consumers.values(),
-    };
   }
 
   private deadLetter(record: DeadLetter): void {
@@ -489,25 +308,25 @@ export class Router extends EventEmitter<RouterEvents> {
     for (const timer of this.timers) clearInterval(timer);
     this.status.close();
     this.cursors.close();
+    this.commit?.close();
     await this.registry.close();
     // Alone, the router stops reading the pipes first (what they still hold is read into the intake),
     // then journals everything the intake has.
     this.pump?.close();
     if (this.journal && !this.root.lost) {
-      while (this.intake.consume().more && !this.mustPause()) this.flushBatch();
-      this.flushBatch();
+      this.drain.finish();
       // Everything read is made durable and handed out before the cursors are saved.
       try {
         this.journal.syncNow();
       } catch (error) {
         this.log(`journal: final fsync failed: ${(error as Error).message}`);
       }
-      this.dispatchDurable();
+      this.commit.dispatchDurable();
       await new Promise((r) => setTimeout(r, 50)); // let in-flight inbox writes finish
       await this.cursors.final();
     }
     await this.consumers.close();
-    for (const close of [() => this.journal?.close(), () => this.intake?.close(), () => this.intakeWriter?.close(), () => this.deadLetters.close()]) {
+    for (const close of [() => this.journal?.close(), () => this.drain?.close(), () => this.intakeWriter?.close(), () => this.deadLetters.close()]) {
       try {
         close();
       } catch (error) {
