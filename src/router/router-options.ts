@@ -22,6 +22,8 @@ export interface RouterOptions {
   underKeeper: boolean;
   /** Restarts so far (the keeper counts them). */
   restarts: number;
+  /** Where the router's log lines go (default: stderr, each stamped and prefixed `bmad-bus router:`). */
+  log: (line: string) => void;
 }
 
 export type RouterOptionsInput = Partial<{
@@ -34,6 +36,7 @@ export type RouterOptionsInput = Partial<{
   tmuxSocket: string;
   underKeeper: boolean;
   restarts: number;
+  log: (line: string) => void;
 }>;
 
 /** Options normalised once, with the environment overrides read in the same place. */
@@ -52,5 +55,11 @@ export function normalizeRouterOptions(input: RouterOptionsInput = {}, env: Node
     tmuxSocket: input.tmuxSocket ?? (env.BMAD_TMUX_SOCKET || undefined),
     underKeeper: input.underKeeper ?? env.BMAD_BUS_KEEPER_PID !== undefined,
     restarts: input.restarts ?? Number(env.BMAD_BUS_RESTARTS ?? 0),
+    log: input.log ?? logToStderr,
   };
+}
+
+/** The router's log when no other is given: one stderr line each, with the time (a router started in the background has its stderr in log/router.log). */
+export function logToStderr(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} bmad-bus router: ${line}\n`);
 }
