@@ -15,6 +15,9 @@ import { readMessages, type ReadOptions, type ReceivedMessage } from './client/r
 import { send, type OutgoingMessage, type SendOptions } from './client/send.js';
 import { subscribe, type SubscribeOptions } from './client/subscribe.js';
 import { journalEnd } from './journal/segments.js';
+import { paneSinks } from './agents/pane-sinks.js';
+import { Router as CoreRouter } from './router/router.js';
+import type { RouterOptionsInput } from './router/router-options.js';
 
 export interface Bus {
   readonly layout: Layout;
@@ -54,8 +57,22 @@ export { send };
 export { readMessages };
 /** All traffic (or what a filter keeps) from the journal, live. */
 export { subscribe };
-/** The router of one bus root, in this process: reads the pipes, journals every message and delivers it. */
-export { Router } from './router/router.js';
+/**
+ * The router of one bus root, in this process: reads the pipes, journals
+ * every message and delivers it, into inbox FIFOs and (unless `paneSinks` says
+ * otherwise) into tmux panes.
+ *
+ * @example
+ * const router = new Router(initBus({ dir: '/tmp/my-bus' }));
+ * await router.start();
+ * // ...
+ * await router.close();
+ */
+export class Router extends CoreRouter {
+  constructor(layout: Layout, options: RouterOptionsInput = {}) {
+    super(layout, { paneSinks, ...options });
+  }
+}
 export type { RouterOptionsInput as RouterOptions } from './router/router-options.js';
 /** Address parsing and name rules, as the router applies them. */
 export { parseAddress, isValidName, assertName, DEFAULT_SENDER, type Address } from './bus/names.js';

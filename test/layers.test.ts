@@ -5,12 +5,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The folders of src/ are layers, and a file imports only from its own layer
- * or the ones below it. tmux/ sits under router/ because it is a delivery
- * driver the router uses (the pane sink); client/ sits over router/ because a
- * `send` with no router appends to the router's intake.
+ * The folders of src/ are layers (DESIGN.md), and a file imports only from
+ * its own layer or the ones below it. The router does not import tmux/: it
+ * takes its pane sinks as an option (bus/delivery.ts, PaneSinkFactory).
+ * client/ sits over router/ because a `send` with no router appends to the
+ * router's intake.
  */
-const LAYERS = ['bus', 'journal', 'tmux', 'router', 'client', 'agents', 'team', 'channels', 'commands'];
+const LAYERS = ['bus', 'journal', 'router', 'client', 'tmux', 'agents', 'team', 'channels', 'commands'];
 /** Entry points (cli.ts, index.ts, internal.ts) sit on top of every layer. */
 const TOP = LAYERS.length;
 

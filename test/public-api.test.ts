@@ -36,3 +36,16 @@ test('the public API round trip: openBus, addAgent, send with no router, read', 
     cleanup();
   }
 });
+
+test("the library's Router delivers into tmux panes by default (the CLI's does too)", async () => {
+  const { Router, initBus } = await import('bmad-bus');
+  const { root, cleanup } = tempRoot();
+  try {
+    const router = new Router(initBus({ dir: root }), { log: () => undefined });
+    assert.equal(typeof (router as unknown as { options: { paneSinks?: unknown } }).options.paneSinks, 'function');
+    const none = new Router(initBus({ dir: root }), { paneSinks: undefined as never, log: () => undefined });
+    assert.equal((none as unknown as { options: { paneSinks?: unknown } }).options.paneSinks, undefined, 'a caller may still turn it off');
+  } finally {
+    cleanup();
+  }
+});

@@ -1,4 +1,5 @@
 import type { Envelope } from './envelope.js';
+import type { AgentRecord } from './registry.js';
 
 /** One journaled message on its way to one consumer. */
 export interface DeliveryItem {
@@ -38,3 +39,20 @@ export interface Sink {
   onWake?(wake: () => void): void;
   close(): Promise<void>;
 }
+
+/** What the router gives a pane sink: where to reach tmux, how to raise an event, where to log. */
+export interface PaneSinkContext {
+  /** tmux `-L` socket (the agent's own `tmux_socket` wins). */
+  socket?: string;
+  /** Puts a message on the bus (the router journals it): `event`s to `orchestrator`. */
+  publish: (message: { to: string; type: string; body: unknown }) => void;
+  log: (line: string) => void;
+}
+
+/**
+ * Makes the sink for an agent's tmux pane. The router takes it as an option
+ * instead of importing the tmux layer, which sits above it: the layers import
+ * downward only, and whoever builds a router (the CLI, the library) wires in
+ * the pane delivery.
+ */
+export type PaneSinkFactory = (agent: AgentRecord, context: PaneSinkContext) => Sink | Promise<Sink>;

@@ -1,3 +1,4 @@
+import { paneSinks } from '../agents/pane-sinks.js';
 import { initRoot } from '../bus/root.js';
 import { runKeeper } from '../router/keeper.js';
 import { Router } from '../router/router.js';
@@ -24,6 +25,7 @@ export async function routerCommand(options: RouterCommandOptions): Promise<void
     ...(options.hold ? { holdMs: options.hold } : {}),
     ...(options.maxLine ? { maxLineBytes: options.maxLine } : {}),
     ...(tmuxSocket ? { tmuxSocket } : {}),
+    paneSinks,
   });
   let exitCode = 0;
   const finished = new Promise<void>((resolve) => {

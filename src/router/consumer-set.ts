@@ -1,5 +1,5 @@
 import type { AddressBook } from '../bus/address-book.js';
-import type { DeliveryItem, Sink } from '../bus/delivery.js';
+import type { DeliveryItem, PaneSinkFactory, Sink } from '../bus/delivery.js';
 import type { Layout } from '../bus/layout.js';
 import type { AgentRecord } from '../bus/registry.js';
 import { countBacklog } from '../journal/backlog.js';
@@ -37,6 +37,7 @@ export class ConsumerSet {
     private readonly book: AddressBook,
     private readonly held: HoldQueue,
     private readonly tmuxSocket: string | undefined,
+    private readonly paneSinks: PaneSinkFactory | undefined,
     private readonly host: ConsumerSetHost,
   ) {
     this.consumerHost = {
@@ -124,9 +125,11 @@ export class ConsumerSet {
   }
 
   private paneSink(agent: AgentRecord): Sink {
+    const make = this.paneSinks;
     return new LazySink(paneSignature(agent), async () => {
-      const { createPaneSink } = await import('../tmux/pane-sink.js');
-      return createPaneSink(agent, {
+      // A library user's router without pane delivery: the messages wait in the journal, `status` says why.
+      if (!make) throw new Error('this router was built without the paneSinks option');
+      return make(agent, {
         socket: agent.tmux_socket ?? this.tmuxSocket,
         publish: (message) => this.host.publish(message),
         log: (line) => this.host.log(`tmux:${agent.name}: ${line}`),

@@ -1,8 +1,8 @@
 import type { DeliveryItem, DeliveryResult, Sink } from '../bus/delivery.js';
 
 /**
- * A sink whose implementation is loaded on first use, so a router that never
- * pastes into a pane never loads the tmux layer.
+ * A sink made on first use (by the router's paneSinks option), so a router
+ * that never pastes into a pane never loads the tmux layer.
  */
 export class LazySink implements Sink {
   readonly kind = 'tmux' as const;

@@ -1,3 +1,4 @@
+import type { PaneSinkFactory } from '../bus/delivery.js';
 import { parseDuration, parseSize } from '../bus/duration.js';
 import { UsageError } from '../bus/errors.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../bus/envelope.js';
@@ -24,6 +25,8 @@ export interface RouterOptions {
   restarts: number;
   /** Where the router's log lines go (default: stderr, each stamped and prefixed `bmad-bus router:`). */
   log: (line: string) => void;
+  /** Makes the sinks of agents delivered into tmux panes; without it their messages wait in the journal, `status` says why. */
+  paneSinks: PaneSinkFactory | undefined;
 }
 
 export type RouterOptionsInput = Partial<{
@@ -37,6 +40,7 @@ export type RouterOptionsInput = Partial<{
   underKeeper: boolean;
   restarts: number;
   log: (line: string) => void;
+  paneSinks: PaneSinkFactory;
 }>;
 
 /** Options normalised once, with the environment overrides read in the same place. */
@@ -56,6 +60,7 @@ export function normalizeRouterOptions(input: RouterOptionsInput = {}, env: Node
     underKeeper: input.underKeeper ?? env.BMAD_BUS_KEEPER_PID !== undefined,
     restarts: input.restarts ?? Number(env.BMAD_BUS_RESTARTS ?? 0),
     log: input.log ?? logToStderr,
+    paneSinks: input.paneSinks,
   };
 }
 

@@ -90,7 +90,7 @@ export class Router extends EventEmitter<RouterEvents> {
     const mayWrite = (): boolean => this.root?.stillOurs() ?? false;
     this.deadLetters = new DeadLetterRecorder(layout.deadLetterFile, log);
     this.held = new HoldQueue({ holdMs: this.options.holdMs, deadLetterFile: layout.deadLetterFile });
-    this.consumers = new ConsumerSet(layout, this.book, this.held, this.options.tmuxSocket, {
+    this.consumers = new ConsumerSet(layout, this.book, this.held, this.options.tmuxSocket, this.options.paneSinks, {
       journalEnd: () => this.journal.end,
       dispatchedEnd: () => this.dispatched,
       delivered: (count) => {

@@ -32,7 +32,7 @@ function setUp(journalEnd: number): {
     publish: () => undefined,
     log: () => undefined,
   };
-  const consumers = new ConsumerSet(layout, book, held, 'private-socket', host);
+  const consumers = new ConsumerSet(layout, book, held, 'private-socket', undefined, host);
   return {
     layout,
     book,
