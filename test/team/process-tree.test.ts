@@ -6,6 +6,7 @@ import { Layout } from '../../src/bus/layout.js';
 import { readRegistry } from '../../src/bus/registry.js';
 import { TmuxClient } from '../../src/tmux/client.js';
 import { paneProcesses, type Proc } from '../../src/team/pane-processes.js';
+import { readStat } from '../../src/team/proc-scan.js';
 import { paneStartOf, respawnPane } from '../../src/team/supervisor-panes.js';
 import { cli, tempDir, waitFor } from '../helpers/bus.js';
 import { TestTmux } from '../helpers/tmux.js';
@@ -23,12 +24,8 @@ setInterval(() => {}, 1000);
 `;
 
 const alive = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = readStat(pid)?.state;
+  return state !== undefined && state !== 'Z';
 };
 
 describe('paneProcesses (pure)', () => {
