@@ -6,7 +6,7 @@ import { addTask, cancelTask, completeTask, readTasks } from '../src/team/tasks.
 import type { AgentTemplate, ScalingRules } from '../src/team/topology.js';
 import { cli, waitFor } from './helpers/bus.js';
 import { TmuxBed } from './helpers/tmux.js';
-import { agentDefaults, agents, librarySupervisor, writeTeam, type LibrarySupervisor } from './supervisor-helpers.js';
+import { agentDefaults, agents, librarySupervisor, passes, writeTeam, type LibrarySupervisor } from './supervisor-helpers.js';
 
 describe('planScaling (pure)', () => {
   const template: AgentTemplate = {
@@ -111,7 +111,8 @@ sessions:
   it('scales up while the ready queue is longer than the threshold, up to max_agents_per_type', async () => {
     await waitFor(() => holders().length === 3, 15_000, 'three dev agents holding tasks');
     assert.deepEqual(holders(), ['dev-1', 'dev-global-1', 'dev-global-2']);
-    await new Promise((r) => setTimeout(r, 1000));
+    // A scaling pass has seen the queue still long and declined to spawn a fourth.
+    await waitFor(() => library.logged.includes('scaling: spawn_dev_agent: dev is at its limit of 3'), 15_000, 'the limit reached');
     const ups = library.seen.filter((e) => e.event === 'scale_up');
     assert.deepEqual(ups.map((e) => e.agent), ['dev-global-1', 'dev-global-2'], 'no more than the limit of 3');
     assert.deepEqual(Object.keys(await agents(base)).sort(), ['dev-1', 'dev-global-1', 'dev-global-2']);
@@ -127,7 +128,8 @@ sessions:
     const first = tasks.find((t) => t.assignee === 'dev-global-1')!;
     await completeTask(layout, second.id);
     await waitFor(() => library.seen.some((e) => e.event === 'scale_down' && e.agent === 'dev-global-2'), 15_000, 'dev-global-2 scaled down');
-    await new Promise((r) => setTimeout(r, 2500));
+    // Passes enough for idle_time (1.5 s at 200 ms a pass) and a few scaling intervals: a free dev-global-1 would be gone by then.
+    await passes(library.supervisor, 12);
     assert.deepEqual(Object.keys(await agents(base)).sort(), ['dev-1', 'dev-global-1'], 'the holder and the declared agent stay');
     assert.deepEqual(panesOf(), ['dev-1', 'dev-global-1']);
     await completeTask(layout, first.id);

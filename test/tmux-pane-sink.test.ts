@@ -73,9 +73,11 @@ for (const mode of ['control', 'plain'] as const) {
         item('mallory', 'rl-agent', 'after'),
       ];
       await deliverAll(sink, items);
-      await waitFor(() => lines(out).length >= items.length, 10_000, 'all lines');
-      await new Promise((r) => setTimeout(r, 200)); // a second submit would add a line now
-      assert.deepEqual(lines(out), items.map((it) => renderMessage(it.envelope)));
+      // A second submit of any of them would add a line before the sentinel's.
+      const sentinel = item('mallory', 'rl-agent', 'sentinel');
+      await deliverAll(sink, [sentinel]);
+      await waitFor(() => lines(out).length >= items.length + 1, 10_000, 'all lines and the sentinel');
+      assert.deepEqual(lines(out), [...items, sentinel].map((it) => renderMessage(it.envelope)));
       assert.ok(lines(out)[0]!.includes('␛[201~; touch'), 'ESC arrives as a visible ␛');
       assert.equal(lines(out)[1], '[mallory → rl-agent] first line ⏎ second line ⏎ third');
       assert.equal(fs.existsSync(marker), false, 'nothing ran');
@@ -95,9 +97,10 @@ for (const mode of ['control', 'plain'] as const) {
       const sink = createPaneSink(agent('py-agent', pane, { command: 'python3' }), sinkOptions);
       const items = [item('mallory', 'py-agent', hostileBody(marker)), item('mallory', 'py-agent', 'two\nlines'), item('mallory', 'py-agent', 'last')];
       await deliverAll(sink, items);
-      await waitFor(() => lines(out).length >= items.length, 10_000, 'all lines');
-      await new Promise((r) => setTimeout(r, 200));
-      assert.deepEqual(lines(out), items.map((it) => renderMessage(it.envelope)));
+      const sentinel = item('mallory', 'py-agent', 'sentinel');
+      await deliverAll(sink, [sentinel]);
+      await waitFor(() => lines(out).length >= items.length + 1, 10_000, 'all lines and the sentinel');
+      assert.deepEqual(lines(out), [...items, sentinel].map((it) => renderMessage(it.envelope)));
       assert.equal(fs.existsSync(marker), false, 'nothing ran');
       await sink.close();
     });

@@ -76,13 +76,14 @@ sessions:
     await waitFor(() => restarted.has('shelly') && restarted.has('reader'), 15_000, 'both restarted');
     await waitFor(() => prompts() >= 1, 15_000, 'the reader got its prompt');
     await waitFor(() => readRegistry(layout).agents.shelly?.status === 'running' && panePid('shelly') !== before.shelly, 15_000, 'shelly back');
-    // Give a wrongly typed prompt time to run.
-    await new Promise((r) => setTimeout(r, 500));
+    // The supervisor's word that it typed nothing into the shell, rather than a wait for a wrongly typed prompt to run.
+    await waitFor(() => library.logged.some((l) => l.startsWith('no restore prompt for shelly: ')), 15_000, 'shelly skipped');
     assert.equal(fs.existsSync(marker), false, 'the prompt was typed into bash and ran');
     await supervisor.close();
   });
 
   it('restore takes the same path: the shell agent is skipped with the reason, the other is prompted', async () => {
+    const promptsBefore = prompts();
     const checkpoint = await cli(['checkpoint', ...base], { env });
     assert.equal(checkpoint.code, 0, checkpoint.stderr);
     assert.equal((await cli(['down', file, ...base])).code, 0);
@@ -91,7 +92,8 @@ sessions:
     const result = JSON.parse(restored.stdout) as { prompted: string[]; skipped: Array<{ agent: string; reason: string }> };
     assert.deepEqual(result.prompted, ['reader']);
     assert.match(result.skipped.find((s) => s.agent === 'shelly')?.reason ?? '', /bare shell/);
-    await new Promise((r) => setTimeout(r, 500));
+    // The prompt the reader was given has arrived: what restore typed, it typed before that.
+    await waitFor(() => prompts() > promptsBefore, 15_000, 'the reader prompted again');
     assert.equal(fs.existsSync(marker), false);
   });
 });
