@@ -47,7 +47,8 @@ describe('monitor in an 80x24 terminal', () => {
     start();
     const shown = await waitFor(() => {
       const s = screen();
-      return s.includes('Events (1)') && /dev-1 +dev +busy/.test(s) ? s : undefined;
+      // The whole frame, footer included: a capture can land while the monitor is still drawing one.
+      return s.includes('Events (1)') && /dev-1 +dev +busy/.test(s) && /^ q quit/.test(s.split('\n')[23] ?? '') ? s : undefined;
     }, 15_000, `the dashboard\n${screen()}`);
     const lines = shown.split('\n');
     assert.equal(lines.length, 24);
