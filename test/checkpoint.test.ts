@@ -6,8 +6,8 @@ import { Layout } from '../src/bus/layout.js';
 import { readRegistry } from '../src/bus/registry.js';
 import { readLiveRouterStatus } from '../src/router/router-status.js';
 import { readCheckpoint } from '../src/team/checkpoint.js';
-import { cli, tempDir, waitFor } from './helpers/bus.js';
-import { TestTmux } from './helpers/tmux.js';
+import { cli, waitFor } from './helpers/bus.js';
+import { TmuxBed } from './helpers/tmux.js';
 
 // Agents run `cat` appending what they are typed to a log per agent: the log is
 // what each agent received, across the checkpoint, the down and the restore.
@@ -42,27 +42,24 @@ sessions:
 const DEV = 'dev-demo-e1-1';
 
 describe('checkpoint, down, restore', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const logs = path.join(tmp.dir, 'logs');
-  const state = path.join(tmp.dir, 'state');
-  const file = path.join(tmp.dir, 'team.yaml');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
+  const bed = new TmuxBed();
+  const { tmux, dir, root, base } = bed;
+  const logs = path.join(dir, 'logs');
+  const state = path.join(dir, 'state');
+  const file = path.join(dir, 'team.yaml');
   const env = { XDG_STATE_HOME: state, BMAD_CHECKPOINT_DIR: '' };
   const layout = new Layout(root);
   let checkpointFile = '';
 
   before(() => {
-    tmux.start();
-    for (const d of [logs, path.join(tmp.dir, 'work'), path.join(tmp.dir, 'qa')]) fs.mkdirSync(d, { recursive: true });
+    bed.start();
+    bed.onClose(async () => {
+      if (readLiveRouterStatus(layout)) await cli(['stop', '--dir', root]);
+    });
+    for (const d of [logs, path.join(dir, 'work'), path.join(dir, 'qa')]) fs.mkdirSync(d, { recursive: true });
     fs.writeFileSync(file, FIXTURE.replaceAll('LOGS', logs));
   });
-  after(async () => {
-    if (readLiveRouterStatus(layout)) await cli(['stop', '--dir', root]);
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
   const log = (agent: string) => {
     try {
@@ -80,8 +77,7 @@ describe('checkpoint, down, restore', () => {
       .sort();
 
   it('checkpoints a live team into a private directory', async () => {
-    const up = await cli(['up', file, ...base], { env });
-    assert.equal(up.code, 0, up.stderr);
+    await bed.up(file, { args: [], env });
     for (let i = 1; i <= 3; i++) assert.equal((await cli(['send', DEV, `before-${i}`, ...base])).code, 0);
     await waitFor(() => log(DEV).includes('before-3'), 15_000, 'the first messages');
     // The router's own view says everything was handed over (its status is what a checkpoint reads).
@@ -107,7 +103,7 @@ describe('checkpoint, down, restore', () => {
     assert.equal(work.panes[0]!.command, 'cat >> "$LOG_DIR/$BMAD_AGENT.log"');
     assert.equal(work.panes[0]!.env.LOG_DIR, logs);
     assert.equal(work.panes[0]!.env.BMAD_AGENT, DEV);
-    assert.equal(work.panes[0]!.cwd, path.join(tmp.dir, 'work'));
+    assert.equal(work.panes[0]!.cwd, path.join(bed.dir, 'work'));
     assert.equal(work.panes[1]!.command, 'sleep 600');
     assert.deepEqual(Object.keys(checkpoint.agents).sort(), [DEV, 'ops-global-1', 'qa-demo-e1-1']);
     assert.equal(typeof checkpoint.cursors[`tmux:${DEV}`], 'number');

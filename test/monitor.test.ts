@@ -2,18 +2,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, cli, tempDir, waitFor } from './helpers/bus.js';
-import { TestTmux, shq } from './helpers/tmux.js';
+import { BIN, cli, waitFor } from './helpers/bus.js';
+import { TmuxBed, shq } from './helpers/tmux.js';
 
 describe('monitor in an 80x24 terminal', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
+  const bed = new TmuxBed();
+  const { tmux, root, base } = bed;
   const monitorLine = [process.execPath, BIN, ...base, 'monitor', '--interval', '300ms'].map(shq).join(' ');
 
   before(async () => {
-    tmux.start();
+    bed.start();
     assert.equal((await cli(['init', '--dir', root])).code, 0);
     const pane = tmux.newPane('cat');
     for (const [name, role, extra] of [['dev-1', 'dev', ['--tmux', pane, '--deliver', 'tmux']], ['qa-1', 'qa', []]] as const) {
@@ -35,10 +33,7 @@ describe('monitor in an 80x24 terminal', () => {
     tmux.run(['set-option', '-w', '-t', 'mon', 'remain-on-exit', 'on']);
     tmux.run(['resize-window', '-t', 'mon', '-x', '80', '-y', '24']);
   });
-  after(() => {
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
   const screen = () => tmux.run(['capture-pane', '-p', '-t', 'mon']);
   const dead = () => tmux.run(['display-message', '-p', '-t', 'mon', '#{pane_dead} #{pane_dead_status}#{pane_dead_signal}']);
@@ -52,7 +47,8 @@ describe('monitor in an 80x24 terminal', () => {
     start();
     const shown = await waitFor(() => {
       const s = screen();
-      return s.includes('Events (1)') && /dev-1 +dev +busy/.test(s) ? s : undefined;
+      // The whole frame, footer included: a capture can land while the monitor is still drawing one.
+      return s.includes('Events (1)') && /dev-1 +dev +busy/.test(s) && /^ q quit/.test(s.split('\n')[23] ?? '') ? s : undefined;
     }, 15_000, `the dashboard\n${screen()}`);
     const lines = shown.split('\n');
     assert.equal(lines.length, 24);
@@ -99,7 +95,7 @@ describe('monitor in an 80x24 terminal', () => {
   });
 
   it('`up` opens it in a topology pane (`command: "$BMAD_BUS_BIN" monitor`) on the team\'s bus and server', async () => {
-    const file = path.join(tmp.dir, 'team.yaml');
+    const file = path.join(bed.dir, 'team.yaml');
     fs.writeFileSync(file, [
       'name: with-monitor',
       'sessions:',
@@ -110,8 +106,7 @@ describe('monitor in an 80x24 terminal', () => {
       '          - { title: monitor, agent: false, command: \'"$BMAD_BUS_BIN" monitor\' }',
       '',
     ].join('\n'));
-    const up = await cli(['up', file, '--no-router', ...base]);
-    assert.equal(up.code, 0, up.stderr);
+    await bed.up(file);
     const pane = () => tmux.run(['capture-pane', '-p', '-t', 'mon-support:dashboard']);
     await waitFor(() => pane().includes('Agents (3)') && pane().includes(root), 15_000, `the dashboard in the team's pane\n${pane()}`);
     const down = await cli(['down', file, ...base]);

@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { cli } from './helpers/bus.js';
+import { Layout } from '../src/bus/layout.js';
+import { Supervisor, type SupervisorEvent, type SupervisorOptions } from '../src/team/supervisor.js';
+import { loadTopology } from '../src/team/topology.js';
+import { cli, waitFor } from './helpers/bus.js';
+import type { JournalEntry, TmuxBed } from './helpers/tmux.js';
 
 /**
  * A tiny agent for supervisor tests: appends `START` and then every line it
@@ -21,6 +25,17 @@ if (process.env.AGENT_MODE === 'busy') {
 readline.createInterface({ input: process.stdin, terminal: false }).on('line', (line) => fs.appendFileSync(log, line + '\\n'));
 `;
 
+/**
+ * The `defaults:` block of a team of such agents: `node agent.mjs` in `dir`,
+ * logging into `dir/logs`, with a short submit delay; `extra` adds fields.
+ */
+export function agentDefaults(dir: string, extra: Record<string, string> = {}): string {
+  const fields = {
+    command: 'node agent.mjs', cwd: '.', submit_delay: '30ms', ...extra, env: `{ AGENT_LOG_DIR: ${JSON.stringify(path.join(dir, 'logs'))} }`,
+  };
+  return ['defaults:', ...Object.entries(fields).map(([k, v]) => `  ${k}: ${v}`)].join('\n');
+}
+
 /** Writes agent.mjs and team.yaml (the given YAML) into `dir`; returns the team file's path. */
 export function writeTeam(dir: string, yaml: string): string {
   fs.writeFileSync(path.join(dir, 'agent.mjs'), AGENT_SOURCE);
@@ -28,6 +43,11 @@ export function writeTeam(dir: string, yaml: string): string {
   const file = path.join(dir, 'team.yaml');
   fs.writeFileSync(file, yaml);
   return file;
+}
+
+/** Waits until each agent has started at least once. */
+export async function agentsStarted(dir: string, names: string[], timeoutMs = 10_000): Promise<void> {
+  await waitFor(() => names.every((name) => agentLog(dir, name).includes('START')), timeoutMs, `${names.join(', ')} started`);
 }
 
 /** The lines an agent has read so far (with a `START` line per start). */
@@ -53,19 +73,42 @@ export async function agents(base: string[]): Promise<Record<string, AgentJson>>
   return Object.fromEntries(array.map((a) => [a.name, a]));
 }
 
-export interface JournalEntry {
-  id: string;
-  from: string;
-  to: string;
-  type: string;
-  rcpt?: string;
-  body: unknown;
+/** Waits until the registry says `status` for the agent. */
+export async function waitForStatus(base: string[], name: string, status: string, timeoutMs = 10_000): Promise<void> {
+  await waitFor(async () => (await agents(base))[name]?.status === status, timeoutMs, `${name} ${status}`);
 }
 
-/** Every message in the journal, oldest first. */
-export async function journal(base: string[]): Promise<JournalEntry[]> {
-  const result = await cli(['tail', '--no-follow', '-n', '100000', '--json', ...base]);
-  return result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalEntry);
+/** The supervisor as a library on a bed's bus and server, with what it said; closed with the bed. Not started yet. */
+export interface LibrarySupervisor {
+  supervisor: Supervisor;
+  /** Every event, in order. */
+  seen: SupervisorEvent[];
+  /** Every log line, in order. */
+  logged: string[];
+}
+
+export function librarySupervisor(bed: TmuxBed, file: string, options: Partial<SupervisorOptions> = {}): LibrarySupervisor {
+  const seen: SupervisorEvent[] = [];
+  const logged: string[] = [];
+  const supervisor = new Supervisor(new Layout(bed.root), {
+    topology: loadTopology(file), socket: bed.tmux.socket, log: (line) => logged.push(line), ...options,
+  });
+  supervisor.on('event', (event) => seen.push(event));
+  bed.onClose(() => supervisor.close());
+  return { supervisor, seen, logged };
+}
+
+/** Waits until the supervisor has finished `count` more passes: its own progress, not the test's clock. */
+export function passes(supervisor: Supervisor, count: number): Promise<void> {
+  return new Promise((resolve) => {
+    let left = count;
+    const onTick = (): void => {
+      if (--left > 0) return;
+      supervisor.off('tick', onTick);
+      resolve();
+    };
+    supervisor.on('tick', onTick);
+  });
 }
 
 export function events(entries: JournalEntry[], kind?: string): Array<Record<string, unknown>> {

@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Layout } from '../src/bus/layout.js';
 import { planScaling, scaledAgentName, type ScalingAgent } from '../src/team/scaling.js';
-import { Supervisor, type SupervisorEvent } from '../src/team/supervisor.js';
 import { addTask, cancelTask, completeTask, readTasks } from '../src/team/tasks.js';
-import { loadTopology, type AgentTemplate, type ScalingRules } from '../src/team/topology.js';
-import { cli, startRouter, tempDir, waitFor, type RunningRouter } from './helpers/bus.js';
-import { TestTmux } from './helpers/tmux.js';
-import { agents, writeTeam } from './supervisor-helpers.js';
+import type { AgentTemplate, ScalingRules } from '../src/team/topology.js';
+import { cli, waitFor } from './helpers/bus.js';
+import { TmuxBed } from './helpers/tmux.js';
+import { agentDefaults, agents, librarySupervisor, passes, writeTeam, type LibrarySupervisor } from './supervisor-helpers.js';
 
 describe('planScaling (pure)', () => {
   const template: AgentTemplate = {
@@ -66,25 +64,17 @@ describe('planScaling (pure)', () => {
 
 // Scaling for real: a fixture's rules with a shortened interval, real panes, the scheduler loop on.
 describe('supervisor scaling in tmux', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
-  const seen: SupervisorEvent[] = [];
-  let router: RunningRouter | undefined;
-  let supervisor: Supervisor | undefined;
-  let layout: Layout;
+  const bed = new TmuxBed();
+  const { tmux, dir, root, base } = bed;
+  const layout = new Layout(root);
+  let library: LibrarySupervisor;
 
   before(async () => {
-    tmux.start();
-    const file = writeTeam(tmp.dir, `
+    bed.start();
+    const file = writeTeam(dir, `
 version: 1
 name: sup-scaling
-defaults:
-  command: node agent.mjs
-  cwd: .
-  submit_delay: 30ms
-  env: { AGENT_LOG_DIR: ${JSON.stringify(path.join(tmp.dir, 'logs'))} }
+${agentDefaults(dir)}
 supervisor:
   health_interval: 200ms
 scaling_rules:
@@ -107,22 +97,13 @@ sessions:
       - name: dev
         panes: [{ name: dev-1, type: dev, role: dev }]
 `);
-    layout = new Layout(root);
-    const up = await cli(['up', file, '--no-router', ...base], { timeoutMs: 30_000 });
-    assert.equal(up.code, 0, up.stderr);
-    router = await startRouter(root, ['--tmux-socket', tmux.socket]);
+    await bed.up(file);
+    await bed.router();
     for (let i = 1; i <= 5; i++) await addTask(layout, { title: `story ${i}`, role: 'dev' });
-    supervisor = new Supervisor(layout, { topology: loadTopology(file), socket: tmux.socket, log: () => undefined });
-    supervisor.on('event', (event) => seen.push(event));
-    await supervisor.start();
+    library = librarySupervisor(bed, file);
+    await library.supervisor.start();
   });
-  after(async () => {
-    await supervisor?.close();
-    await router?.stop();
-    await cli(['down', '--all', ...base]).catch(() => undefined);
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
   const holders = () => readTasks(layout).tasks.filter((t) => t.status === 'assigned').map((t) => t.assignee!).sort();
   const panesOf = () => tmux.run(['list-panes', '-a', '-F', '#{@bmad_agent}']).split('\n').filter(Boolean).sort();
@@ -130,8 +111,9 @@ sessions:
   it('scales up while the ready queue is longer than the threshold, up to max_agents_per_type', async () => {
     await waitFor(() => holders().length === 3, 15_000, 'three dev agents holding tasks');
     assert.deepEqual(holders(), ['dev-1', 'dev-global-1', 'dev-global-2']);
-    await new Promise((r) => setTimeout(r, 1000));
-    const ups = seen.filter((e) => e.event === 'scale_up');
+    // A scaling pass has seen the queue still long and declined to spawn a fourth.
+    await waitFor(() => library.logged.includes('scaling: spawn_dev_agent: dev is at its limit of 3'), 15_000, 'the limit reached');
+    const ups = library.seen.filter((e) => e.event === 'scale_up');
     assert.deepEqual(ups.map((e) => e.agent), ['dev-global-1', 'dev-global-2'], 'no more than the limit of 3');
     assert.deepEqual(Object.keys(await agents(base)).sort(), ['dev-1', 'dev-global-1', 'dev-global-2']);
     assert.deepEqual(panesOf(), ['dev-1', 'dev-global-1', 'dev-global-2']);
@@ -145,15 +127,16 @@ sessions:
     const second = tasks.find((t) => t.assignee === 'dev-global-2')!;
     const first = tasks.find((t) => t.assignee === 'dev-global-1')!;
     await completeTask(layout, second.id);
-    await waitFor(() => seen.some((e) => e.event === 'scale_down' && e.agent === 'dev-global-2'), 15_000, 'dev-global-2 scaled down');
-    await new Promise((r) => setTimeout(r, 2500));
+    await waitFor(() => library.seen.some((e) => e.event === 'scale_down' && e.agent === 'dev-global-2'), 15_000, 'dev-global-2 scaled down');
+    // Passes enough for idle_time (1.5 s at 200 ms a pass) and a few scaling intervals: a free dev-global-1 would be gone by then.
+    await passes(library.supervisor, 12);
     assert.deepEqual(Object.keys(await agents(base)).sort(), ['dev-1', 'dev-global-1'], 'the holder and the declared agent stay');
     assert.deepEqual(panesOf(), ['dev-1', 'dev-global-1']);
     await completeTask(layout, first.id);
-    await waitFor(() => seen.some((e) => e.event === 'scale_down' && e.agent === 'dev-global-1'), 15_000, 'dev-global-1 scaled down once free');
+    await waitFor(() => library.seen.some((e) => e.event === 'scale_down' && e.agent === 'dev-global-1'), 15_000, 'dev-global-1 scaled down once free');
     assert.deepEqual(Object.keys(await agents(base)).sort(), ['dev-1']);
     assert.deepEqual(panesOf(), ['dev-1']);
-    const downs = seen.filter((e) => e.event === 'scale_down');
+    const downs = library.seen.filter((e) => e.event === 'scale_down');
     assert.ok(downs.every((e) => e.event === 'scale_down' && e.metric === 'idle_time'));
   });
 });

@@ -3,9 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BIN, cli, startRouter, tempDir, waitFor, type RunningRouter } from './helpers/bus.js';
-import { TestTmux } from './helpers/tmux.js';
-import { agentLog, agents, events, journal, writeTeam } from './supervisor-helpers.js';
+import { BIN, waitFor } from './helpers/bus.js';
+import { TmuxBed } from './helpers/tmux.js';
+import { agentDefaults, agentLog, agents, agentsStarted, events, writeTeam } from './supervisor-helpers.js';
 
 interface Foreground {
   child: ChildProcess;
@@ -44,39 +44,30 @@ function lines(text: string): string[] {
 // `bmad-bus supervise` as users run it by hand, next to a foreground router: what it prints,
 // the periodic checkpoints it writes (into a temp dir only), and a clean exit on SIGTERM.
 describe('bmad-bus supervise in the foreground: output, checkpoints, SIGTERM', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const checkpoints = path.join(tmp.dir, 'checkpoints');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
+  const bed = new TmuxBed();
+  const { tmux, dir, root, base } = bed;
+  const checkpoints = path.join(dir, 'checkpoints');
   // Checkpoints go to the temp dir; XDG_STATE_HOME too, so nothing can reach the real ~/.local/state.
-  const env = { BMAD_CHECKPOINT_DIR: checkpoints, XDG_STATE_HOME: path.join(tmp.dir, 'state') };
-  const running: Foreground[] = [];
-  let router: RunningRouter | undefined;
+  const env = { BMAD_CHECKPOINT_DIR: checkpoints, XDG_STATE_HOME: path.join(dir, 'state') };
   let file = '';
 
-  const panePid = (pane: string): number => Number(tmux.run(['display-message', '-p', '-t', pane, '#{pane_pid}']));
   const supervise = (extra: string[] = []): Foreground => {
     const fg = startSupervise(['--topology', file, '--interval', '300ms', ...extra, ...base], env);
-    running.push(fg);
+    bed.onClose(() => fg.stop('SIGKILL'));
     return fg;
   };
   /** Kills the worker's program; the supervisor must start it again. */
   const killWorker = async (): Promise<void> => {
     const pane = (await agents(base)).worker!.tmux!;
-    process.kill(panePid(pane), 'SIGKILL');
+    process.kill(tmux.panePid(pane), 'SIGKILL');
   };
 
   before(async () => {
-    tmux.start();
-    file = writeTeam(tmp.dir, `
+    bed.start();
+    file = writeTeam(dir, `
 version: 1
 name: sup-cli
-defaults:
-  command: node agent.mjs
-  cwd: .
-  submit_delay: 30ms
-  env: { AGENT_LOG_DIR: ${JSON.stringify(path.join(tmp.dir, 'logs'))} }
+${agentDefaults(dir)}
 supervisor:
   health_interval: 5s
   max_retries: 5
@@ -88,30 +79,23 @@ sessions:
       - name: worker
         panes: [{ name: worker, role: dev }]
 `);
-    const up = await cli(['up', file, '--no-router', ...base], { env, timeoutMs: 30_000 });
-    assert.equal(up.code, 0, up.stderr);
-    router = await startRouter(root, ['--tmux-socket', tmux.socket], env);
-    await waitFor(() => agentLog(tmp.dir, 'worker').includes('START'), 10_000, 'worker started');
+    await bed.up(file, { env });
+    await bed.router(env);
+    await agentsStarted(dir, ['worker']);
   });
-  after(async () => {
-    for (const fg of running) await fg.stop('SIGKILL');
-    await router?.stop();
-    await cli(['down', '--all', ...base], { env }).catch(() => undefined);
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
   it('starts, prints a ready line and one text line per event, writes periodic checkpoints, and exits 0 on SIGTERM', async () => {
     const fg = supervise();
     const ready = await waitFor(() => lines(fg.stderr()).find((l) => l.startsWith('bmad-bus supervisor ready')), 15_000, 'ready line');
     assert.equal(ready, `bmad-bus supervisor ready pid=${fg.child.pid} topology=${file} interval=300ms`, '--interval overrides health_interval');
 
-    const starts = agentLog(tmp.dir, 'worker').filter((l) => l === 'START').length;
+    const starts = agentLog(dir, 'worker').filter((l) => l === 'START').length;
     await killWorker();
     const line = await waitFor(() => lines(fg.stdout()).find((l) => l.includes('restarting worker')), 15_000, `restart line\n${fg.stderr()}`);
     assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z restarting worker \(pane dead; attempt 1\/5, pane %\d+\)$/);
-    await waitFor(() => agentLog(tmp.dir, 'worker').filter((l) => l === 'START').length === starts + 1, 15_000, 'worker started again');
-    assert.ok(events(await journal(base), 'restart').some((e) => e.agent === 'worker' && e.reason === 'pane dead'), 'the event is on the bus too');
+    await waitFor(() => agentLog(dir, 'worker').filter((l) => l === 'START').length === starts + 1, 15_000, 'worker started again');
+    assert.ok(events(await bed.journal(), 'restart').some((e) => e.agent === 'worker' && e.reason === 'pane dead'), 'the event is on the bus too');
 
     // A checkpoint of the team, in BMAD_CHECKPOINT_DIR, logged on stderr.
     const written = await waitFor(() => (fs.existsSync(checkpoints) ? fs.readdirSync(checkpoints).filter((f) => f.endsWith('.json')) : []).at(0), 15_000, 'a checkpoint file');
@@ -142,7 +126,7 @@ sessions:
   it('with --json prints each event as one JSON object per line, and exits 0 on SIGTERM', async () => {
     const fg = supervise(['--json']);
     await waitFor(() => fg.stderr().includes('bmad-bus supervisor ready'), 15_000, 'ready line');
-    const starts = agentLog(tmp.dir, 'worker').filter((l) => l === 'START').length;
+    const starts = agentLog(dir, 'worker').filter((l) => l === 'START').length;
     await killWorker();
     const event = await waitFor(() => lines(fg.stdout()).map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'restart'), 15_000, `restart event\n${fg.stderr()}`);
     assert.equal(event.agent, 'worker');
@@ -150,7 +134,7 @@ sessions:
     assert.equal(event.attempt, 1, 'a new supervisor starts counting afresh');
     assert.equal(event.max_retries, 5);
     assert.match(String(event.pane), /^%\d+$/);
-    await waitFor(() => agentLog(tmp.dir, 'worker').filter((l) => l === 'START').length === starts + 1, 15_000, 'worker started again');
+    await waitFor(() => agentLog(dir, 'worker').filter((l) => l === 'START').length === starts + 1, 15_000, 'worker started again');
 
     const exit = await fg.stop('SIGTERM');
     assert.deepEqual(exit, { code: 0, signal: null }, fg.stderr());

@@ -23,7 +23,7 @@ for (const mode of ['control', 'plain'] as const) {
       for (let round = 0; round < 5; round++) {
         const pane = tmux.newPane('exec sleep 30');
         tmux.run(['set-option', '-w', '-t', pane, 'remain-on-exit', 'on']);
-        process.kill(Number(tmux.run(['display-message', '-p', '-t', pane, '#{pane_pid}'])), 'SIGKILL');
+        process.kill(tmux.panePid(pane), 'SIGKILL');
         for (let i = 0; i < 50 && tmux.run(['display-message', '-p', '-t', pane, '#{pane_dead}']) !== '1'; i++) {
           await new Promise((r) => setTimeout(r, 20));
         }

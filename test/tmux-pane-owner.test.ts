@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, startRouter, tempDir, waitFor, type RunningRouter } from './helpers/bus.js';
-import { TestTmux, shq } from './helpers/tmux.js';
+import { cli, waitFor } from './helpers/bus.js';
+import { TmuxBed, shq } from './helpers/tmux.js';
 
 interface Status {
   agents: Array<{ name: string; undelivered: number; waiting?: string }>;
@@ -12,20 +12,14 @@ interface Status {
 // Defect 2 of issue 9, delivery side: after `kill-server` tmux hands out %0 and %1 again,
 // to whatever session comes next; the router must not type into those panes.
 describe('the router types only into panes tagged for the agent, on the server it was registered on', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
-  let router: RunningRouter | undefined;
-  const file = (name: string) => path.join(tmp.dir, name);
+  const bed = new TmuxBed();
+  const { tmux, root, base } = bed;
+  const file = (name: string) => path.join(bed.dir, name);
   const read = (name: string) => (fs.existsSync(file(name)) ? fs.readFileSync(file(name), 'utf8') : '');
-  const status = async (): Promise<Status> => JSON.parse((await cli(['status', '--json', ...base])).stdout) as Status;
+  const status = () => bed.status<Status>();
   const waitingOf = async (name: string) => (await status()).agents.find((a) => a.name === name)?.waiting;
   const events = async () =>
-    (await cli(['tail', '--no-follow', '--type', 'event', '--json', '-n', '1000', ...base])).stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { body: { event: string; agent: string; pane: string } });
+    (await bed.journal<{ event: string; agent: string; pane: string }>()).filter((e) => e.type === 'event');
 
   before(async () => {
     assert.equal((await cli(['init', '--dir', root])).code, 0);
@@ -34,13 +28,9 @@ describe('the router types only into panes tagged for the agent, on the server i
     assert.equal(tmux.run(['display-message', '-p', '-t', 'team', '#{pane_id}']), '%0');
     const added = await cli(['agents', 'add', 'a-1', '--tmux', '%0', '--deliver', 'tmux', '--submit-delay', '5', ...base]);
     assert.equal(added.code, 0, added.stderr);
-    router = await startRouter(root, ['--tmux-socket', tmux.socket]);
+    await bed.router();
   });
-  after(async () => {
-    await router?.stop();
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
   it('registering tags the pane and records the server instance', async () => {
     assert.equal(tmux.run(['display-message', '-p', '-t', '%0', '#{@bmad_agent}']), 'a-1');

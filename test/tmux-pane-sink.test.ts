@@ -7,14 +7,14 @@ import type { AgentRecord } from '../src/bus/registry.js';
 import type { DeliveryItem, DeliveryResult, Sink } from '../src/bus/delivery.js';
 import { createPaneSink } from '../src/tmux/pane-sink.js';
 import { renderMessage } from '../src/tmux/render.js';
-import { tempDir, waitFor } from './helpers/bus.js';
-import { TestTmux, shq } from './helpers/tmux.js';
+import { waitFor } from './helpers/bus.js';
+import { TmuxBed, shq } from './helpers/tmux.js';
 
 // The whole suite runs once per backend: the control-mode client and one tmux process per command.
 for (const mode of ['control', 'plain'] as const) {
   describe(`tmux pane sink (${mode})`, () => {
-    const tmux = new TestTmux();
-    const tmp = tempDir();
+    const bed = new TmuxBed();
+    const { tmux, dir } = bed;
     let offset = 0;
     const events: Array<{ to: string; type: string; body: unknown }> = [];
     const sinkOptions = { publish: (m: { to: string; type: string; body: unknown }) => events.push(m), log: () => undefined, pollMs: 100 };
@@ -36,18 +36,17 @@ for (const mode of ['control', 'plain'] as const) {
     before(() => {
       previousMode = process.env.BMAD_TMUX_MODE;
       process.env.BMAD_TMUX_MODE = mode;
-      tmux.start();
+      bed.start();
     });
     after(() => {
       if (previousMode === undefined) delete process.env.BMAD_TMUX_MODE;
       else process.env.BMAD_TMUX_MODE = previousMode;
-      tmux.kill();
-      tmp.cleanup();
+      return bed.close();
     });
 
     it(`pastes ${mode === 'control' ? 500 : 100} messages from 4 senders into a cat pane, complete, in order, never interleaved`, async () => {
       const count = mode === 'control' ? 500 : 100;
-      const out = path.join(tmp.dir, 'cat.out');
+      const out = path.join(dir, 'cat.out');
       const pane = tmux.newPane(`exec cat > ${shq(out)}`);
       const sink = createPaneSink(agent('cat-agent', pane), sinkOptions);
       const items: DeliveryItem[] = [];
@@ -62,8 +61,8 @@ for (const mode of ['control', 'plain'] as const) {
     });
 
     it('GNU readline (bash read -e): a hostile body arrives as exact text, submitted once, runs nothing', async () => {
-      const out = path.join(tmp.dir, 'readline.out');
-      const marker = path.join(tmp.dir, 'pwned-rl');
+      const out = path.join(dir, 'readline.out');
+      const marker = path.join(dir, 'pwned-rl');
       const loop = `while IFS= read -r -e line; do printf '%s\\n' "$line" >> ${shq(out)}; done`;
       const pane = tmux.newPane(`exec bash --norc --noprofile -c ${shq(loop)}`, { INPUTRC: '/dev/null' });
       const sink = createPaneSink(agent('rl-agent', pane, { command: 'bash' }), sinkOptions);
@@ -74,9 +73,11 @@ for (const mode of ['control', 'plain'] as const) {
         item('mallory', 'rl-agent', 'after'),
       ];
       await deliverAll(sink, items);
-      await waitFor(() => lines(out).length >= items.length, 10_000, 'all lines');
-      await new Promise((r) => setTimeout(r, 200)); // a second submit would add a line now
-      assert.deepEqual(lines(out), items.map((it) => renderMessage(it.envelope)));
+      // A second submit of any of them would add a line before the sentinel's.
+      const sentinel = item('mallory', 'rl-agent', 'sentinel');
+      await deliverAll(sink, [sentinel]);
+      await waitFor(() => lines(out).length >= items.length + 1, 10_000, 'all lines and the sentinel');
+      assert.deepEqual(lines(out), [...items, sentinel].map((it) => renderMessage(it.envelope)));
       assert.ok(lines(out)[0]!.includes('␛[201~; touch'), 'ESC arrives as a visible ␛');
       assert.equal(lines(out)[1], '[mallory → rl-agent] first line ⏎ second line ⏎ third');
       assert.equal(fs.existsSync(marker), false, 'nothing ran');
@@ -84,8 +85,8 @@ for (const mode of ['control', 'plain'] as const) {
     });
 
     it("Python input() with readline: exact text, submitted once, ESC[201~ cannot end the paste", async () => {
-      const out = path.join(tmp.dir, 'python.out');
-      const marker = path.join(tmp.dir, 'pwned-py');
+      const out = path.join(dir, 'python.out');
+      const marker = path.join(dir, 'pwned-py');
       const script = [
         'import readline, sys',
         'while True:',
@@ -96,15 +97,16 @@ for (const mode of ['control', 'plain'] as const) {
       const sink = createPaneSink(agent('py-agent', pane, { command: 'python3' }), sinkOptions);
       const items = [item('mallory', 'py-agent', hostileBody(marker)), item('mallory', 'py-agent', 'two\nlines'), item('mallory', 'py-agent', 'last')];
       await deliverAll(sink, items);
-      await waitFor(() => lines(out).length >= items.length, 10_000, 'all lines');
-      await new Promise((r) => setTimeout(r, 200));
-      assert.deepEqual(lines(out), items.map((it) => renderMessage(it.envelope)));
+      const sentinel = item('mallory', 'py-agent', 'sentinel');
+      await deliverAll(sink, [sentinel]);
+      await waitFor(() => lines(out).length >= items.length + 1, 10_000, 'all lines and the sentinel');
+      assert.deepEqual(lines(out), [...items, sentinel].map((it) => renderMessage(it.envelope)));
       assert.equal(fs.existsSync(marker), false, 'nothing ran');
       await sink.close();
     });
 
     it('a pane killed mid-stream loses nothing; the rest arrive in order when it is respawned', async () => {
-      const out = path.join(tmp.dir, 'killed.out');
+      const out = path.join(dir, 'killed.out');
       const pane = tmux.newPane(`exec cat >> ${shq(out)}`);
       tmux.run(['set-option', '-w', '-t', pane, 'remain-on-exit', 'on']);
       const sink = createPaneSink(agent('phoenix', pane), sinkOptions);
@@ -114,7 +116,7 @@ for (const mode of ['control', 'plain'] as const) {
       const waits: DeliveryResult[] = [];
       const delivering = deliverAll(sink, items, 10, waits);
       await waitFor(() => lines(out).length >= 20, 10_000, '20 lines');
-      process.kill(Number(tmux.run(['display-message', '-p', '-t', pane, '#{pane_pid}'])), 'SIGKILL');
+      process.kill(tmux.panePid(pane), 'SIGKILL');
       await waitFor(() => waits.some((w) => w.waiting === 'pane dead/missing'), 10_000, 'waiting: pane dead');
       tmux.run(['respawn-pane', '-t', pane]);
       await delivering;
@@ -145,7 +147,7 @@ for (const mode of ['control', 'plain'] as const) {
     });
 
     it('takes a pane out of copy-mode before pasting', async () => {
-      const out = path.join(tmp.dir, 'copy.out');
+      const out = path.join(dir, 'copy.out');
       const pane = tmux.newPane(`exec cat > ${shq(out)}`);
       tmux.run(['copy-mode', '-t', pane]);
       assert.equal(tmux.run(['display-message', '-p', '-t', pane, '#{pane_in_mode}']), '1');

@@ -1,32 +1,28 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, REPO, tempDir, waitFor } from './helpers/bus.js';
-import { TestTmux } from './helpers/tmux.js';
+import { cli, REPO, waitFor } from './helpers/bus.js';
+import { TmuxBed } from './helpers/tmux.js';
 
 // The shipped example team, end to end: up starts the router, messages go through the journal into panes.
 describe('tmux team end to end (router + demo agents)', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
+  const bed = new TmuxBed();
+  const { tmux, base } = bed;
   const file = path.join(REPO, 'examples', 'team.yaml');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
   const dev = 'dev-webrtc-epic36-1';
 
-  before(() => tmux.start());
-  after(async () => {
-    await cli(['down', '--all', ...base]).catch(() => undefined);
-    await cli(['stop', ...base]).catch(() => undefined);
-    tmux.kill();
-    tmp.cleanup();
+  before(() => {
+    bed.start();
+    // The daemon `up` starts: stopped before the team goes down.
+    bed.onClose(() => cli(['stop', ...base]));
   });
+  after(() => bed.close());
 
   const pane = async (agent: string) => (await cli(['capture', agent, '-n', '200', ...base])).stdout;
   const journal = async () => (await cli(['tail', '--no-follow', '-n', '1000', '--json', ...base])).stdout;
 
   it('up brings the team up and starts the router', async () => {
-    const result = await cli(['up', file, ...base], { timeoutMs: 60_000 });
-    assert.equal(result.code, 0, result.stderr);
+    const result = await bed.up(file, { args: [], timeoutMs: 60_000 });
     assert.match(result.stdout, /router (started|already running)/);
     await waitFor(async () => (await pane(dev)).includes('waiting for messages'), 15_000, 'demo agent started');
   });
@@ -46,7 +42,7 @@ describe('tmux team end to end (router + demo agents)', () => {
   it('messages for a dead pane wait in the journal and arrive in order when it is respawned', async () => {
     const paneId = (await cli(['agents', '--json', ...base])).stdout.match(new RegExp(`"name": "${dev}"[\\s\\S]*?"tmux": "(%\\d+)"`))?.[1];
     assert.ok(paneId, 'dev pane id');
-    process.kill(Number(tmux.run(['display-message', '-p', '-t', paneId, '#{pane_pid}'])), 'SIGKILL');
+    process.kill(tmux.panePid(paneId), 'SIGKILL');
     await waitFor(() => tmux.run(['display-message', '-p', '-t', paneId, '#{pane_dead}']) === '1', 5000, 'pane dead');
     for (let i = 1; i <= 5; i++) assert.equal((await cli(['send', dev, `while away ${i}`, '--from', 'tester', ...base])).code, 0);
     await new Promise((r) => setTimeout(r, 500));

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cli, startRouter, tempDir, waitFor, type RunningRouter } from './helpers/bus.js';
-import { TestTmux, shq } from './helpers/tmux.js';
+import { cli, waitFor } from './helpers/bus.js';
+import { TmuxBed, shq } from './helpers/tmux.js';
 
 interface Status {
   router: { accepted: number };
@@ -13,33 +12,23 @@ interface Status {
 // delivery_unconfirmed event about it typed into the same pane, which failed the
 // same way and made another event: 15 events in 20 s from one message.
 describe('delivery_unconfirmed does not feed itself', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
-  let router: RunningRouter | undefined;
-  const status = async (): Promise<Status> => JSON.parse((await cli(['status', '--json', ...base])).stdout) as Status;
+  const bed = new TmuxBed();
+  const { tmux, root, base } = bed;
+  const status = () => bed.status<Status>();
   const events = async () =>
-    (await cli(['tail', '--no-follow', '--type', 'event', '--json', '-n', '1000', ...base])).stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { id: string; body: { event: string; agent: string; id: string } });
+    (await bed.journal<{ event: string; agent: string; id: string }>()).filter((e) => e.type === 'event');
 
   before(async () => {
-    tmux.start();
+    bed.start();
     assert.equal((await cli(['init', '--dir', root])).code, 0);
     // A pane that never confirms: readline keeps every paste in its input line, and the
     // agent's "submit key" only types a space (an input box where the key does not submit).
     const pane = tmux.newPane(`exec bash --norc --noprofile -c ${shq('read -r -e line; sleep 600')}`, { INPUTRC: '/dev/null' });
     const added = await cli(['agents', 'add', 'orchestrator', '--tmux', pane, '--deliver', 'tmux', '--submit', 'Space', '--submit-delay', '5', '--command', 'bash', ...base]);
     assert.equal(added.code, 0, added.stderr);
-    router = await startRouter(root, ['--tmux-socket', tmux.socket]);
+    await bed.router();
   });
-  after(async () => {
-    await router?.stop();
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
   it('one message gives exactly one event; the event itself unconfirmed gives none, and status counts the repeats', async () => {
     const sent = await cli(['send', 'orchestrator', 'hello orchestrator', '--from', 'user', ...base]);

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Layout } from '../src/bus/layout.js';
 import { readRegistry } from '../src/bus/registry.js';
-import { cli, tempDir } from './helpers/bus.js';
-import { TestTmux } from './helpers/tmux.js';
+import { cli } from './helpers/bus.js';
+import { TmuxBed } from './helpers/tmux.js';
 
 const FIXTURE = `
 name: fixture
@@ -48,20 +48,15 @@ sessions:
 `;
 
 describe('tmux up / down', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const file = path.join(tmp.dir, 'team.yaml');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
+  const bed = new TmuxBed();
+  const { tmux, root, base } = bed;
+  const file = path.join(bed.dir, 'team.yaml');
 
   before(() => {
-    tmux.start();
+    bed.start();
     fs.writeFileSync(file, FIXTURE);
   });
-  after(() => {
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
   const panes = (): string[] =>
     tmux.run(['list-panes', '-a', '-F', '#{session_name}:#{window_name}.#{pane_index} #{@bmad_agent} #{pane_dead}']).split('\n').sort();

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseStat } from './proc-stats.js';
+import { readStat, scanProcesses, type ProcStat } from './proc-scan.js';
 
 /**
  * Ending everything an agent's pane started. tmux's `respawn-pane -k` and
@@ -13,31 +12,8 @@ import { parseStat } from './proc-stats.js';
  * SIGTERM, then SIGKILL for what is still there after a grace period.
  */
 
-export interface Proc {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  sid: number;
-  startTicks: number;
-}
-
-/** Every process on the machine with its parent, group and session (an unreadable one is skipped: it is gone or not ours). */
-function scanProcesses(): Proc[] {
-  const out: Proc[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const text = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const stat = parseStat(text);
-      // Fields after the parenthesised name: state ppid pgrp session.
-      const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-      out.push({ pid: stat.pid, ppid: stat.ppid, pgid: Number(fields[2]), sid: Number(fields[3]), startTicks: stat.startTicks });
-    } catch {
-      // exited between readdir and read: nothing to end
-    }
-  }
-  return out;
-}
+/** What finding and ending a pane's processes needs of each (proc-scan.ts reads it). */
+export type Proc = Pick<ProcStat, 'pid' | 'ppid' | 'pgid' | 'sid' | 'startTicks'>;
 
 /** A pane's program as tmux reports it: `#{pane_pid}` (the pane's session leader) and `#{pane_dead}`. */
 export interface PaneProcess {
@@ -89,12 +65,8 @@ function signalAll(targets: readonly Proc[], signal: NodeJS.Signals): Proc[] {
 }
 
 function sameProcess(p: Proc): boolean {
-  try {
-    const stat = parseStat(fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8'));
-    return stat.startTicks === p.startTicks && stat.state !== 'Z';
-  } catch {
-    return false;
-  }
+  const stat = readStat(p.pid);
+  return stat !== undefined && stat.startTicks === p.startTicks && stat.state !== 'Z';
 }
 
 export interface EndResult {

@@ -1,58 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import { ConfigError } from '../bus/errors.js';
 import { parseSize } from '../bus/duration.js';
+import { readChildren, readStat, readStatusRss, scanProcesses, type ProcStat } from './proc-scan.js';
 
 /**
  * CPU and memory of a process tree (an agent's pane: its shell and whatever
- * runs under it), read from /proc. Parsing is pure; reading /proc happens in
- * `readProcess` and `listProcesses` only.
+ * runs under it). Reading /proc is proc-scan.ts's; the rest here is pure
+ * arithmetic on what it read.
  */
 
-/** One process as /proc shows it. */
-export interface ProcessInfo {
-  pid: number;
-  ppid: number;
-  /** The program name (`comm`), at most 15 characters. */
-  comm: string;
-  /** One-letter state: R running, S sleeping, Z zombie... */
-  state: string;
-  /** User + system CPU time, in clock ticks. */
-  cpuTicks: number;
-  /** Start time since boot, in clock ticks: tells a reused pid from the process that had it. */
-  startTicks: number;
+export { parseStat, parseStatusRss } from './proc-scan.js';
+
+/** One process as the sampler sees it. */
+export interface ProcessInfo extends Pick<ProcStat, 'pid' | 'ppid' | 'comm' | 'state' | 'cpuTicks' | 'startTicks'> {
   /** Resident memory in bytes (`VmRSS`; 0 for zombies and kernel threads). */
   rssBytes: number;
-}
-
-/**
- * Parses the text of `/proc/<pid>/stat`. The program name sits in parentheses
- * and may itself contain spaces and `)`, so fields are counted from the last `)`.
- */
-export function parseStat(text: string): Omit<ProcessInfo, 'rssBytes'> & { rssPages: number } {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) throw new Error(`Not a /proc stat line: ${text.slice(0, 60)}`);
-  const pid = Number(text.slice(0, open).trim());
-  const comm = text.slice(open + 1, close);
-  // Fields from 3 (state) on; the numbers in proc(5) are 1-based over the whole line.
-  const rest = text.slice(close + 2).trim().split(/\s+/);
-  const field = (n: number): number => Number(rest[n - 3]);
-  return {
-    pid,
-    ppid: field(4),
-    comm,
-    state: rest[0] ?? '?',
-    cpuTicks: field(14) + field(15),
-    startTicks: field(22),
-    rssPages: field(24),
-  };
-}
-
-/** `VmRSS` of `/proc/<pid>/status`, in bytes; undefined when absent (zombies, kernel threads). */
-export function parseStatusRss(text: string): number | undefined {
-  const match = /^VmRSS:\s+(\d+)\s*kB/m.exec(text);
-  return match ? Number(match[1]) * 1024 : undefined;
 }
 
 let pageSize: number | undefined;
@@ -80,30 +42,19 @@ function getconf(name: string, fallback: number): number {
 
 /** Reads one process, or undefined when it is gone (a race that is normal here). */
 export function readProcess(pid: number): ProcessInfo | undefined {
-  try {
-    const stat = parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    let rssBytes: number | undefined;
-    try {
-      rssBytes = parseStatusRss(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    } catch {
-      // stat was readable: status vanished in between; fall back to stat's pages.
-    }
-    const { rssPages, ...info } = stat;
-    return { ...info, rssBytes: rssBytes ?? rssPages * systemPageSize() };
-  } catch {
-    return undefined;
-  }
+  const stat = readStat(pid);
+  return stat ? withRss(stat) : undefined;
 }
 
 /** Every process on the machine, read by scanning /proc. */
 export function listProcesses(): ProcessInfo[] {
-  const out: ProcessInfo[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const info = readProcess(Number(name));
-    if (info) out.push(info);
-  }
-  return out;
+  return scanProcesses().map(withRss);
+}
+
+/** The stat's process with its memory: `VmRSS` where status has it (it may have vanished since stat was read), else stat's pages. */
+function withRss(stat: ProcStat): ProcessInfo {
+  const { pid, ppid, comm, state, cpuTicks, startTicks, rssPages } = stat;
+  return { pid, ppid, comm, state, cpuTicks, startTicks, rssBytes: readStatusRss(pid) ?? rssPages * systemPageSize() };
 }
 
 /** The processes of the tree rooted at `root` (the root first), from a list of processes. Pure. */
@@ -134,35 +85,12 @@ function walkTree(top: ProcessInfo, childrenOf: (p: ProcessInfo) => ProcessInfo[
   return out;
 }
 
-/**
- * The children of each process via `/proc/<pid>/task/<tid>/children` where the
- * kernel has it (CONFIG_PROC_CHILDREN); undefined where it does not, and the
- * caller scans /proc for parent pids instead.
- */
-function childrenFromKernel(pid: number): number[] | undefined {
-  let tids: string[];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  const out: number[] = [];
-  for (const tid of tids) {
-    try {
-      for (const c of fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(/\s+/)) if (c) out.push(Number(c));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && tid === String(pid)) return undefined;
-    }
-  }
-  return out;
-}
-
 /** Reads the process tree rooted at `root` from /proc (empty when the root is gone). */
 export function readProcessTree(root: number): ProcessInfo[] {
   const top = readProcess(root);
   if (!top) return [];
-  if (childrenFromKernel(root) === undefined) return treeOf(root, listProcesses());
-  return walkTree(top, (p) => (childrenFromKernel(p.pid) ?? []).map(readProcess).filter((c): c is ProcessInfo => c !== undefined));
+  if (readChildren(root) === undefined) return treeOf(root, listProcesses());
+  return walkTree(top, (p) => (readChildren(p.pid) ?? []).map(readProcess).filter((c): c is ProcessInfo => c !== undefined));
 }
 
 /** A measurement of one process tree at one moment. */

@@ -136,3 +136,8 @@ export async function waitSettled(
     await sleep(Math.min(100, Math.max(20, options.settleMs / 4)));
   }
 }
+
+/** The window name of an agent's own window: tmux reads `.` in a window name as a target separator (as `up` does). */
+export function windowNameOf(agent: string): string {
+  return agent.replace(/\./g, '_');
+}

@@ -3,8 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isShell } from '../../src/tmux/pane-info.js';
-import { cli, tempDir } from '../helpers/bus.js';
-import { TestTmux } from '../helpers/tmux.js';
+import { TmuxBed } from '../helpers/tmux.js';
 
 // Issue 9, defect 1: `up` passed the first pane's -e to new-session, so it became the
 // tmux session environment and every later pane of the session inherited it.
@@ -28,23 +27,16 @@ sessions:
 `;
 
 describe("a pane's environment reaches that pane only", () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const file = path.join(tmp.dir, 'team.yaml');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
+  const bed = new TmuxBed();
+  const { tmux, root } = bed;
+  const file = path.join(bed.dir, 'team.yaml');
 
   before(async () => {
-    tmux.start();
+    bed.start();
     fs.writeFileSync(file, FIXTURE);
-    const result = await cli(['up', file, '--no-router', ...base], { timeoutMs: 30_000 });
-    assert.equal(result.code, 0, result.stderr);
+    await bed.up(file);
   });
-  after(async () => {
-    await cli(['down', file, ...base]).catch(() => undefined);
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
   /** The pane up tagged `session/window/index` (pane indices in tmux follow split order, not the file's). */
   const pane = (key: string): string => {

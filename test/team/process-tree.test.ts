@@ -6,9 +6,10 @@ import { Layout } from '../../src/bus/layout.js';
 import { readRegistry } from '../../src/bus/registry.js';
 import { TmuxClient } from '../../src/tmux/client.js';
 import { paneProcesses, type Proc } from '../../src/team/pane-processes.js';
+import { readStat } from '../../src/team/proc-scan.js';
 import { paneStartOf, respawnPane } from '../../src/team/supervisor-panes.js';
-import { cli, tempDir, waitFor } from '../helpers/bus.js';
-import { TestTmux } from '../helpers/tmux.js';
+import { cli, waitFor } from '../helpers/bus.js';
+import { TmuxBed } from '../helpers/tmux.js';
 
 // Issue 9, defect 8: an agent's detached helpers (Codex's app-server daemon, Gemini's
 // node workers) outlived respawn-pane -k and down. The fixture agent forks a child in
@@ -23,12 +24,8 @@ setInterval(() => {}, 1000);
 `;
 
 const alive = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = readStat(pid)?.state;
+  return state !== undefined && state !== 'Z';
 };
 
 describe('paneProcesses (pure)', () => {
@@ -54,17 +51,15 @@ describe('paneProcesses (pure)', () => {
 });
 
 describe('restart and down end the agent\'s whole process tree', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const file = path.join(tmp.dir, 'team.yaml');
-  const pids = path.join(tmp.dir, 'pids');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
+  const bed = new TmuxBed();
+  const { tmux, dir, root, base } = bed;
+  const file = path.join(dir, 'team.yaml');
+  const pids = path.join(dir, 'pids');
   const children = (): number[] => (fs.existsSync(pids) ? fs.readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number) : []);
 
   before(async () => {
-    tmux.start();
-    fs.writeFileSync(path.join(tmp.dir, 'forker.mjs'), AGENT);
+    bed.start();
+    fs.writeFileSync(path.join(dir, 'forker.mjs'), AGENT);
     fs.writeFileSync(file, `
 name: forkers
 defaults: { command: node forker.mjs, cwd: ., submit_delay: 10ms, env: { PIDS: ${JSON.stringify(pids)} } }
@@ -74,20 +69,19 @@ sessions:
       - name: main
         panes: [{ name: forker, role: dev }]
 `);
-    const result = await cli(['up', file, '--no-router', ...base], { timeoutMs: 30_000 });
-    assert.equal(result.code, 0, result.stderr);
+    await bed.up(file);
   });
   after(async () => {
-    await cli(['down', '--all', ...base]).catch(() => undefined);
-    for (const pid of children()) {
+    // Down ends them; any that outlived it are killed by pid (read first: close removes the dir).
+    const forked = children();
+    await bed.close();
+    for (const pid of forked) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // gone, as it should be
       }
     }
-    tmux.kill();
-    tmp.cleanup();
   });
 
   it('a restart (respawn in place) ends the detached child of the previous start', async () => {

@@ -5,10 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { Layout } from '../../src/bus/layout.js';
 import { readRegistry } from '../../src/bus/registry.js';
 import { promptBlocker, renderRestorePrompt } from '../../src/team/restore-prompt.js';
-import { Supervisor } from '../../src/team/supervisor.js';
-import { loadTopology } from '../../src/team/topology.js';
-import { cli, tempDir, waitFor } from '../helpers/bus.js';
-import { TestTmux } from '../helpers/tmux.js';
+import type { Supervisor } from '../../src/team/supervisor.js';
+import { cli, waitFor } from '../helpers/bus.js';
+import { TmuxBed } from '../helpers/tmux.js';
+import { librarySupervisor } from '../supervisor-helpers.js';
 
 describe('the restore prompt (pure)', () => {
   it('is rendered once: controls made harmless, line breaks joined unless keep', () => {
@@ -29,19 +29,17 @@ describe('the restore prompt (pure)', () => {
 // typed in, and the shell ran it (`$(touch X)` in the prompt touched X). The supervisor
 // and `restore` now share one path: neither types it into a shell.
 describe('a restore prompt is never typed into a shell: supervisor restart and restore', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const file = path.join(tmp.dir, 'team.yaml');
-  const marker = path.join(tmp.dir, 'prompt-ran-as-a-command');
-  const readerLog = path.join(tmp.dir, 'reader.log');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
-  const env = { BMAD_CHECKPOINT_DIR: path.join(tmp.dir, 'checkpoints') };
+  const bed = new TmuxBed();
+  const { tmux, dir, root, base } = bed;
+  const file = path.join(dir, 'team.yaml');
+  const marker = path.join(dir, 'prompt-ran-as-a-command');
+  const readerLog = path.join(dir, 'reader.log');
+  const env = { BMAD_CHECKPOINT_DIR: path.join(dir, 'checkpoints') };
   const layout = new Layout(root);
-  let supervisor: Supervisor | undefined;
+  const prompts = (): number => (fs.existsSync(readerLog) ? fs.readFileSync(readerLog, 'utf8').split('RESTORED').length - 1 : 0);
 
   before(async () => {
-    tmux.start();
+    bed.start();
     fs.writeFileSync(file, `
 name: prompts
 defaults:
@@ -57,22 +55,15 @@ sessions:
       - name: reader
         panes: [{ name: reader, role: dev, command: 'cat >> ${readerLog}' }]
 `);
-    const result = await cli(['up', file, '--no-router', ...base], { timeoutMs: 30_000 });
-    assert.equal(result.code, 0, result.stderr);
+    await bed.up(file);
   });
-  after(async () => {
-    await supervisor?.close();
-    await cli(['down', '--all', ...base]).catch(() => undefined);
-    tmux.kill();
-    tmp.cleanup();
-  });
+  after(() => bed.close());
 
-  const panePid = (agent: string): number => Number(tmux.run(['display-message', '-p', '-t', readRegistry(layout).agents[agent]!.tmux!, '#{pane_pid}']));
+  const panePid = (agent: string): number => tmux.panePid(readRegistry(layout).agents[agent]!.tmux!);
 
   it('the supervisor restarts both; only the agent that is not a shell gets the prompt', async () => {
-    supervisor = new Supervisor(layout, {
-      topology: loadTopology(file), socket: tmux.socket, intervalMs: 200, backoffMs: 50, restoreSettleMs: 200, schedule: false, log: () => undefined,
-    });
+    const library = librarySupervisor(bed, file, { intervalMs: 200, backoffMs: 50, restoreSettleMs: 200, schedule: false });
+    const supervisor: Supervisor = library.supervisor;
     const restarted = new Set<string>();
     supervisor.on('event', (e) => {
       if (e.event === 'restart') restarted.add(e.agent);
@@ -83,16 +74,16 @@ sessions:
     process.kill(before.shelly, 'SIGKILL');
     process.kill(before.reader, 'SIGKILL');
     await waitFor(() => restarted.has('shelly') && restarted.has('reader'), 15_000, 'both restarted');
-    await waitFor(() => fs.existsSync(readerLog) && fs.readFileSync(readerLog, 'utf8').includes('RESTORED'), 15_000, 'the reader got its prompt');
+    await waitFor(() => prompts() >= 1, 15_000, 'the reader got its prompt');
     await waitFor(() => readRegistry(layout).agents.shelly?.status === 'running' && panePid('shelly') !== before.shelly, 15_000, 'shelly back');
-    // Give a wrongly typed prompt time to run.
-    await new Promise((r) => setTimeout(r, 500));
+    // The supervisor's word that it typed nothing into the shell, rather than a wait for a wrongly typed prompt to run.
+    await waitFor(() => library.logged.some((l) => l.startsWith('no restore prompt for shelly: ')), 15_000, 'shelly skipped');
     assert.equal(fs.existsSync(marker), false, 'the prompt was typed into bash and ran');
     await supervisor.close();
-    supervisor = undefined;
   });
 
   it('restore takes the same path: the shell agent is skipped with the reason, the other is prompted', async () => {
+    const promptsBefore = prompts();
     const checkpoint = await cli(['checkpoint', ...base], { env });
     assert.equal(checkpoint.code, 0, checkpoint.stderr);
     assert.equal((await cli(['down', file, ...base])).code, 0);
@@ -101,7 +92,8 @@ sessions:
     const result = JSON.parse(restored.stdout) as { prompted: string[]; skipped: Array<{ agent: string; reason: string }> };
     assert.deepEqual(result.prompted, ['reader']);
     assert.match(result.skipped.find((s) => s.agent === 'shelly')?.reason ?? '', /bare shell/);
-    await new Promise((r) => setTimeout(r, 500));
+    // The prompt the reader was given has arrived: what restore typed, it typed before that.
+    await waitFor(() => prompts() > promptsBefore, 15_000, 'the reader prompted again');
     assert.equal(fs.existsSync(marker), false);
   });
 });

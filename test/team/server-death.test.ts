@@ -4,38 +4,29 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Layout } from '../../src/bus/layout.js';
 import { readRegistry } from '../../src/bus/registry.js';
-import { Supervisor, type SupervisorEvent } from '../../src/team/supervisor.js';
-import { loadTopology } from '../../src/team/topology.js';
-import { cli, tempDir, waitFor } from '../helpers/bus.js';
-import { TestTmux } from '../helpers/tmux.js';
-import { agentLog, writeTeam } from '../supervisor-helpers.js';
+import type { Supervisor, SupervisorEvent } from '../../src/team/supervisor.js';
+import { cli, waitFor } from '../helpers/bus.js';
+import { TmuxBed } from '../helpers/tmux.js';
+import { agentDefaults, agentLog, agentsStarted, librarySupervisor, writeTeam } from '../supervisor-helpers.js';
 
 // Issue 9, defect 2: after `tmux kill-server` a new server hands out @0/%0 again, and
 // the supervisor took an unrelated session's panes for the team's.
 describe('after the tmux server dies, the team is rebuilt once, never into someone else\'s panes', () => {
-  const tmux = new TestTmux();
-  const tmp = tempDir();
-  const root = path.join(tmp.dir, 'bus');
-  const base = ['--dir', root, '--tmux-socket', tmux.socket];
-  const checkpoints = path.join(tmp.dir, 'checkpoints');
+  const bed = new TmuxBed();
+  const { tmux, dir, root, base } = bed;
+  const checkpoints = path.join(dir, 'checkpoints');
   const env = { BMAD_CHECKPOINT_DIR: checkpoints };
   const layout = new Layout(root);
-  const seen: SupervisorEvent[] = [];
-  let file = '';
+  let seen: SupervisorEvent[] = [];
   let supervisor: Supervisor | undefined;
   const savedDir = process.env.BMAD_CHECKPOINT_DIR;
 
   before(async () => {
     process.env.BMAD_CHECKPOINT_DIR = checkpoints;
-    tmux.start();
-    file = writeTeam(tmp.dir, `
+    bed.start();
+    const file = writeTeam(dir, `
 name: phoenix
-defaults:
-  command: node agent.mjs
-  cwd: .
-  deliver: tmux
-  submit_delay: 30ms
-  env: { AGENT_LOG_DIR: ${JSON.stringify(path.join(tmp.dir, 'logs'))} }
+${agentDefaults(dir, { deliver: 'tmux' })}
 supervisor:
   restore_prompt: "RESTORE-PROMPT"
 sessions:
@@ -48,20 +39,13 @@ sessions:
 `);
     // Kill the bystander: the team's session is then the server's first, with ids @0/%0.
     tmux.run(['kill-session', '-t', 'bystander']);
-    const result = await cli(['up', file, '--no-router', ...base], { timeoutMs: 30_000 });
-    assert.equal(result.code, 0, result.stderr);
-    supervisor = new Supervisor(layout, {
-      topology: loadTopology(file), socket: tmux.socket, intervalMs: 60_000, restoreSettleMs: 200, schedule: false, log: () => undefined,
-    });
-    supervisor.on('event', (e) => seen.push(e));
+    await bed.up(file);
+    ({ supervisor, seen } = librarySupervisor(bed, file, { intervalMs: 60_000, restoreSettleMs: 200, schedule: false }));
     await supervisor.start();
-    await waitFor(() => agentLog(tmp.dir, 'alpha').includes('START') && agentLog(tmp.dir, 'beta').includes('START'), 10_000, 'agents started');
+    await agentsStarted(dir, ['alpha', 'beta']);
   });
   after(async () => {
-    await supervisor?.close();
-    await cli(['down', '--all', ...base]).catch(() => undefined);
-    tmux.kill();
-    tmp.cleanup();
+    await bed.close();
     if (savedDir === undefined) delete process.env.BMAD_CHECKPOINT_DIR;
     else process.env.BMAD_CHECKPOINT_DIR = savedDir;
   });
@@ -103,7 +87,7 @@ sessions:
     assert.equal(recovered[0]!.event === 'team_recovered' && recovered[0]!.source, 'topology');
     await checkOwned();
     assert.deepEqual(unrelatedPanes(), squatted, 'no pane made or tagged in the unrelated session');
-    await waitFor(() => agentLog(tmp.dir, 'alpha').includes('RESTORE-PROMPT'), 10_000, 'alpha got its restore prompt');
+    await waitFor(() => agentLog(dir, 'alpha').includes('RESTORE-PROMPT'), 10_000, 'alpha got its restore prompt');
 
     // Once: the next passes leave the rebuilt team as it is.
     await supervisor!.runPass();
