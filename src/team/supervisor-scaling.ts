@@ -72,7 +72,7 @@ export class SupervisorScaling {
     const windowName = windowNameOf(name);
     const socket = options.socket;
     const record: AgentRecord = {
-      name, role: template.role, deliver: template.deliver, submit: template.submit, submit_delay: template.submit_delay,
+      name, role: template.role, deliver: template.deliver, profile: template.profile, policy: template.policy, submit: template.submit, submit_delay: template.submit_delay,
       multiline: template.multiline, cwd: template.cwd, env: template.env, owner: options.topology.file, registered: '',
       ...(template.command ? { command: template.command } : {}),
       ...(template.template ? { template: template.template } : {}),
