@@ -13,6 +13,21 @@ export function registerAgentCommands(program: Command): void {
     .action(async (event: string, payload: string | undefined, opts, cmd: Command) =>
       (await import('./hook.js')).hookCommand(event, payload, { ...cmd.optsWithGlobals(), ...opts }));
 
+  const hooks = program.command('hooks').description("the agent CLIs' hook settings that report turns and prompts to bmad-bus (`bmad-bus hook`)");
+  const scoped = (command: Command): Command => command
+    .option('--cli <cli>', 'only this CLI: claude, gemini, qwen or codex (default: all)')
+    .option('--scope <scope>', 'project (the settings in --cwd) or user (your home)', 'project')
+    .option('--cwd <dir>', 'the project directory (default: the current one)')
+    .option('--json', 'print JSON');
+  scoped(hooks.command('install').description("merge bmad-bus's hooks into each CLI's settings, keeping everything else; idempotent"))
+    .option('--dry-run', 'print what would be written, write nothing')
+    .action(async (opts) => (await import('./hooks.js')).hooksChangeCommand(false, opts));
+  scoped(hooks.command('uninstall').description("take bmad-bus's hooks (and only those) out of each CLI's settings"))
+    .option('--dry-run', 'print what would be written, write nothing')
+    .action(async (opts) => (await import('./hooks.js')).hooksChangeCommand(true, opts));
+  scoped(hooks.command('status').description("whether each CLI's settings hold the bmad-bus hooks"))
+    .action(async (opts) => (await import('./hooks.js')).hooksStatusCommand(opts));
+
   const profiles = program
     .command('profiles')
     .description('the agent profiles: how bmad-bus types into each agent CLI and reads its screen')

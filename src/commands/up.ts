@@ -1,11 +1,9 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openOrInitRoot } from '../bus/root.js';
 import { loadTopology } from '../team/topology.js';
 import { up } from '../team/up.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../bin/bmad-bus');
+import { BIN } from '../router/daemon-control.js';
 
 export async function upCommand(file: string, options: GlobalOptions & { dryRun?: boolean; router?: boolean; json?: boolean }): Promise<void> {
   const topology = loadTopology(file);
