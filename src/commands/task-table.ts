@@ -1,5 +1,5 @@
 import type { TaskView } from '../team/task-model.js';
-import { displayWidth, fit, sanitize, truncate } from '../team/text-cells.js';
+import { displayWidth, fit, sanitize, truncate } from '../bus/text-cells.js';
 
 const COLORS: Record<string, string> = {
   critical: '\x1b[1;31m',

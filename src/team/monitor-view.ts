@@ -1,7 +1,7 @@
 import { formatDuration } from '../bus/duration.js';
+import { displayWidth, fit, fitRight, sanitize, truncate } from '../bus/text-cells.js';
 import { formatBytes } from './proc-stats.js';
 import { PRIORITIES, PRIORITY_RANK, type Priority, type TaskStatus } from './task-model.js';
-import { displayWidth, fit, fitRight, sanitize, truncate } from './text-cells.js';
 
 /**
  * The monitor screen as a pure function of a snapshot: `bmad-bus monitor`
