@@ -3,12 +3,12 @@ import { UsageError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type Registry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
+import { renderTable } from '../bus/text-table.js';
 import { listKnowledge, normalizeTags, shareKnowledge, type KnowledgeRecord } from '../team/knowledge.js';
 import { loadTopology } from '../team/topology.js';
 import type { Topology } from '../team/topology-types.js';
 import { readTeamState } from '../tmux/team-state.js';
 import { printJson, printLine, rootOf, type GlobalOptions } from './context.js';
-import { table } from './table.js';
 
 export interface ShareCommandOptions {
   tags?: string[];
@@ -97,9 +97,9 @@ export async function knowledgeCommand(options: GlobalOptions & { tag?: string; 
     return;
   }
   printLine(
-    table(
+    renderTable(
       ['TIME', 'FROM', 'PROJECT', 'TAGS', 'TEXT'],
       records.map((r) => [r.ts.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.source, r.project ?? '-', r.tags.join(',') || '-', r.text.replace(/\s+/g, ' ')]),
-    ),
+    ).join('\n'),
   );
 }
