@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../bus/errors.js';
+import { formatTimestamp } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type Registry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
@@ -99,7 +100,7 @@ export async function knowledgeCommand(options: GlobalOptions & { tag?: string; 
   printLine(
     renderTable(
       ['TIME', 'FROM', 'PROJECT', 'TAGS', 'TEXT'],
-      records.map((r) => [r.ts.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.source, r.project ?? '-', r.tags.join(',') || '-', r.text.replace(/\s+/g, ' ')]),
+      records.map((r) => [formatTimestamp(r.ts), r.source, r.project ?? '-', r.tags.join(',') || '-', r.text.replace(/\s+/g, ' ')]),
     ).join('\n'),
   );
 }

@@ -1,4 +1,4 @@
-import { formatDuration } from '../bus/duration.js';
+import { formatDuration } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';

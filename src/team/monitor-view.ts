@@ -1,7 +1,6 @@
-import { formatDuration } from '../bus/duration.js';
+import { formatBytes, formatDuration } from '../bus/human-format.js';
 import { displayWidth, fit, sanitize, truncate } from '../bus/text-cells.js';
 import { columnWidths, layRow, type TableColumn } from '../bus/text-table.js';
-import { formatBytes } from './proc-stats.js';
 import { PRIORITIES, PRIORITY_RANK, type Priority, type TaskStatus } from './task-model.js';
 
 /**

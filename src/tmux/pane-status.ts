@@ -1,3 +1,4 @@
+import { formatAge } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
 import { renderTable } from '../bus/text-table.js';
@@ -95,18 +96,10 @@ export function renderPaneStatus(rows: PaneStatus[]): string {
   const now = Date.now();
   const lines = rows.map((row) => {
     const state = row.missing ? 'missing' : row.alive ? 'alive' : `dead${row.exit_status !== undefined ? ` (${row.exit_status})` : ''}`;
-    const activity = row.last_activity ? `${ago(now - Date.parse(row.last_activity))} ago` : '-';
+    const activity = row.last_activity ? formatAge(now - Date.parse(row.last_activity)) : '-';
     const window = row.window_index < 0 ? '-' : `${row.window_index}:${row.window_name}`;
     const pane = row.pane_index < 0 ? row.pane_id : `${row.pane_index} ${row.pane_id}`;
     return [row.session, window, pane, row.agent ?? (row.title ? `(${row.title})` : '-'), row.role ?? '-', row.command, state, activity];
   });
   return renderTable(['SESSION', 'WINDOW', 'PANE', 'AGENT', 'ROLE', 'COMMAND', 'STATE', 'ACTIVITY'], lines).join('\n');
-}
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
 }
