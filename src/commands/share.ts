@@ -2,6 +2,7 @@ import path from 'node:path';
 import { UsageError } from '../bus/errors.js';
 import { formatTimestamp } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
+import { defaultSender } from '../bus/names.js';
 import { readRegistry, type Registry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
 import { renderTable } from '../bus/text-table.js';
@@ -66,7 +67,7 @@ export async function shareCommand(words: string[], options: GlobalOptions & Sha
   const tags = normalizeTags(options.tags ?? []);
   if (tags.length === 0 && options.project === undefined) throw new UsageError('Say who it is for: --tags a,b and/or --project P');
   const layout = openRoot(rootOf(options));
-  const from = options.from ?? (process.env.BMAD_AGENT || 'user');
+  const from = options.from ?? defaultSender();
   const targets = shareTargets(teamTopologies(layout, options.topology), readRegistry(layout), tags, options.project, from);
   const recipients = [...new Set(targets.flatMap((t) => t.agents))];
   const outcome = await shareKnowledge(layout, { text, tags, ...(options.project !== undefined ? { project: options.project } : {}), from }, recipients);
