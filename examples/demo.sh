@@ -37,6 +37,18 @@ TMUX_BIN=${BMAD_TMUX_BIN:-tmux}
 tmux_started=
 team_started=
 
+# `stop` returns once the keeper and the router are gone; the supervisor they ran may take a moment
+# longer, and a supervisor that sees its tmux server die rebuilds the team on a new one. So the
+# server is killed only when no process of the team's root is left (pgrep only looks; it kills nothing).
+wait_team_daemon_gone() {
+  local deadline=$((SECONDS + 10))
+  if ! command -v pgrep >/dev/null 2>&1; then sleep 1; return 0; fi
+  while pgrep -f -- "--dir $TEAM_ROOT " >/dev/null; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
 # Only this demo's server, by its own socket; tmux leaves the socket file behind, so ours goes too.
 kill_private_tmux() {
   "$TMUX_BIN" -L "$SOCK" kill-server 2>/dev/null || true
@@ -52,6 +64,7 @@ cleanup() {
   if [[ -n $team_started ]]; then
     "$BUS" --dir "$TEAM_ROOT" --tmux-socket "$SOCK" down "$TEAM_FILE" >/dev/null 2>&1 || true
     "$BUS" --dir "$TEAM_ROOT" stop >/dev/null 2>&1 || true
+    wait_team_daemon_gone || true
   fi
   if [[ -n $tmux_started ]]; then kill_private_tmux; fi
   rm -rf "$TMP"
@@ -167,16 +180,24 @@ tmux_usable() {
 # Every team command of the demo: the team's root, the private server.
 team() { "$BUS" --dir "$TEAM_ROOT" --tmux-socket "$SOCK" "$@"; }
 
-# Polls `bmad-bus capture AGENT` until the pane shows TEXT; fails after 15 s with what it shows.
+# The pane of AGENT on the private server: `up` tags each agent's pane with @bmad_agent.
+pane_of() { "$TMUX_BIN" -L "$SOCK" list-panes -a -F '#{@bmad_agent} #{pane_id}' 2>/dev/null | awk -v a="$1" '$1 == a { print $2; exit }'; }
+
+# Waits until the pane of AGENT shows every TEXT; fails after 15 s with what it shows.
+# It asks tmux itself, not `bmad-bus capture`: a poll every 0.1 s then costs no node start-up.
 wait_screen() {
-  local agent=$1 text=$2 screen= deadline=$((SECONDS + 15))
-  # By the clock, not a count: each capture is a node start-up of its own.
+  local agent=$1 pane screen= missing= text deadline=$((SECONDS + 15))
+  shift
   while ((SECONDS < deadline)); do
-    screen=$(team capture "$agent" -n 40 2>&1 || true)
-    [[ $screen == *"$text"* ]] && return 0
+    pane=$(pane_of "$agent")
+    screen=
+    if [[ -n $pane ]]; then screen=$("$TMUX_BIN" -L "$SOCK" capture-pane -p -J -S -200 -t "$pane" 2>/dev/null || true); fi
+    missing=
+    for text in "$@"; do [[ $screen == *"$text"* ]] || missing=$text; done
+    [[ -z $missing ]] && return 0
     sleep 0.1
   done
-  fail "the pane of $agent did not show \"$text\" within 15 s; it shows:
+  fail "the pane of $agent did not show \"$missing\" within 15 s; it shows:
 $screen"
 }
 
@@ -229,18 +250,14 @@ EOF
   step "11. bmad-bus send: typed into the lead's pane; the lead hands it on, everyone answers"
   show 'bmad-bus send lead "ship the login page"'
   team send lead "ship the login page" >/dev/null || fail "bmad-bus send to lead failed"
-  wait_screen lead "got from user: ship the login page"
   wait_screen dev-1 "got from lead: from lead: ship the login page"
   wait_screen qa-1 "got from lead: from lead: ship the login page"
-  wait_screen lead "got from dev-1: ack:"
-  wait_screen lead "got from qa-1: ack:"
+  wait_screen lead "got from user: ship the login page" "got from dev-1: ack:" "got from qa-1: ack:"
 
   step "12. bmad-bus capture: the panes' screens"
-  for agent in lead dev-1 qa-1; do
-    show "bmad-bus capture $agent"
-    screen=$(team capture "$agent" -n 20) || fail "bmad-bus capture $agent failed"
-    sed 's/^/  /' <<<"$screen"
-  done
+  show "bmad-bus capture lead --all    # every pane of lead's session: lead, dev-1, qa-1"
+  screens=$(team capture lead --all -n 20) || fail "bmad-bus capture lead --all failed"
+  sed 's/^/  /' <<<"$screens"
   show "bmad-bus read user"
   replies=$(team read user) || fail "bmad-bus read user failed"
   sed 's/^/  /' <<<"$replies"
@@ -250,6 +267,7 @@ EOF
   show "bmad-bus down demo-trio.yaml && bmad-bus stop && tmux -L $SOCK kill-server"
   team down "$TEAM_FILE" || fail "bmad-bus down failed"
   team stop || fail "bmad-bus stop (the team's router) failed"
+  wait_team_daemon_gone || fail "the team's daemon (keeper, router, supervisor) still runs 10 s after bmad-bus stop"
   team_started=
   kill_private_tmux
   if "$TMUX_BIN" -L "$SOCK" has-session 2>/dev/null; then fail "the private tmux server $SOCK still runs"; fi

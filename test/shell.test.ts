@@ -442,10 +442,11 @@ describe('examples', () => {
       return;
     }
     // The screens `bmad-bus capture` printed: typed into the lead's pane, handed on, answered.
-    assert.match(r.stdout, /\$ bmad-bus capture lead\n(?:.*\n)*? {4}got from user: ship the login page\n/);
-    assert.match(r.stdout, /\$ bmad-bus capture dev-1\n(?:.*\n)*? {4}got from lead: from lead: ship the login page\n/);
-    assert.match(r.stdout, /\$ bmad-bus capture qa-1\n(?:.*\n)*? {4}got from lead: from lead: ship the login page\n/);
+    assert.match(r.stdout, /=== 0:lead\.0 %\d+ lead \(node\) ===\n(?:.*\n)*? {4}got from user: ship the login page\n/);
+    assert.match(r.stdout, /=== 1:dev\.0 %\d+ dev-1 \(node\) ===\n(?:.*\n)*? {4}got from lead: from lead: ship the login page\n/);
+    assert.match(r.stdout, /=== 2:qa\.0 %\d+ qa-1 \(node\) ===\n(?:.*\n)*? {4}got from lead: from lead: ship the login page\n/);
     assert.match(r.stdout, /got from dev-1: ack: from lead: ship the login page/);
+    assert.match(r.stdout, /got from qa-1: ack: from lead: ship the login page/);
     assert.match(r.stdout, /lead → user {2}message {2}ack: ship the login page/);
     assert.match(r.stdout, /killed 1 sessions \(demo-trio\); unregistered 3 agents/);
     const socket = /private tmux server (bmad-demo-\d+-\d+): gone/.exec(r.stdout)?.[1];
