@@ -37,6 +37,14 @@ describe('truncate and fit', () => {
     }
   });
 
+  test('long text: only its head is measured, and zero-width runs longer than that head still end right', () => {
+    const body = '日本語'.repeat(350_000);
+    assert.equal(truncate(body, 120), `${'日本語'.repeat(19)}日本…`, '59 wide characters and the … make 119 columns');
+    const marks = `a${'\u0301'.repeat(100_000)}bcdef`;
+    assert.equal(truncate(marks, 3), `${marks.slice(0, 100_002)}…`, 'the marks stay with their letter, the cut comes after them');
+    assert.equal(truncate(`a${'\u0301'.repeat(5000)}`, 3), `a${'\u0301'.repeat(5000)}`, 'all of it fits: nothing cut');
+  });
+
   test('fit and fitRight pad to exactly the width', () => {
     assert.equal(fit('日本', 6), '日本  ');
     assert.equal(fitRight('✅', 4), '  ✅');

@@ -14,6 +14,7 @@ const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]/g;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/g;
 const ELLIPSIS = '…';
+const ELLIPSIS_WIDTH = 1;
 
 // Cutting by grapheme keeps a base letter with its combining marks and an emoji sequence whole.
 const graphemes = new Intl.Segmenter();
@@ -35,17 +36,28 @@ export function displayWidth(text: string): number {
 /** Cuts plain text to at most `width` columns, ending in `…` when something was cut. */
 export function truncate(text: string, width: number): string {
   if (width <= 0) return '';
-  if (displayWidth(text) <= width) return text;
-  const room = width - displayWidth(ELLIPSIS);
-  let out = '';
-  let used = 0;
-  for (const { segment } of graphemes.segment(text)) {
-    const w = displayWidth(segment);
-    if (used + w > room) break;
-    out += segment;
-    used += w;
+  // No code unit takes more than two columns: short text fits unmeasured.
+  if (text.length * 2 <= width) return text;
+  // Segmenting a 1 MiB body costs ~0.4 s, so measure a window that grows only while it still fits (a long run of zero-width marks).
+  for (let limit = 4 * width + 16; ; limit *= 4) {
+    const head = text.length > limit ? text.slice(0, limit) : text;
+    const cut = cutToWidth(head, width);
+    if (cut !== undefined) return cut;
+    if (head === text) return text;
   }
-  return out + ELLIPSIS;
+}
+
+/** `text` cut to `width` columns with `…`, or undefined when all of it fits. */
+function cutToWidth(text: string, width: number): string | undefined {
+  const room = width - ELLIPSIS_WIDTH;
+  let used = 0;
+  let cutAt = 0;
+  for (const { segment, index } of graphemes.segment(text)) {
+    used += displayWidth(segment);
+    if (used > width) return text.slice(0, cutAt) + ELLIPSIS;
+    if (used <= room) cutAt = index + segment.length;
+  }
+  return undefined;
 }
 
 /** Plain text cut or padded with spaces to exactly `width` columns. */
