@@ -43,7 +43,7 @@ export interface TableOptions {
   paint?: (text: string, cell: { row: number; column: number; value: string }) => string;
 }
 
-export function normalizeColumns(columns: readonly ColumnSpec[]): TableColumn[] {
+function normalizeColumns(columns: readonly ColumnSpec[]): TableColumn[] {
   return columns.map((c) => (typeof c === 'string' ? { header: c } : c));
 }
 
