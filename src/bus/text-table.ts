@@ -2,7 +2,7 @@ import { displayWidth, fit, fitRight, truncate } from './text-cells.js';
 
 /**
  * The one table renderer of bmad-bus: `status`, `agents list`, `task list`,
- * `checkpoints`, `knowledge`, the panes of `status` and the agents of
+ * `checkpoints`, `knowledge`, `profiles`, the panes of `status` and the agents of
  * `monitor` all measure and cut their columns here, by display width (a CJK
  * name or an emoji takes two columns, a combining mark none), so their
  * columns line up whatever the text. It lives in bus/ so that every layer
