@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatAge, formatBytes, formatDuration, formatTimestamp } from '../src/bus/human-format.js';
+import { formatAge, formatBytes, formatDuration, formatRate, formatSeconds, formatTimestamp } from '../src/bus/human-format.js';
 
 test('formatDuration: milliseconds, then two units', () => {
   const cases: Array<[number, string]> = [
@@ -22,4 +22,15 @@ test('formatBytes: binary units, one decimal from a gigabyte', () => {
 test('formatTimestamp: ISO time without the T and the milliseconds', () => {
   assert.equal(formatTimestamp('2024-05-01T12:00:00.123Z'), '2024-05-01 12:00:00Z');
   assert.equal(formatTimestamp('2024-05-01T12:00:00Z'), '2024-05-01 12:00:00Z');
+});
+
+test('formatSeconds: whole seconds bare, else one decimal', () => {
+  const cases: Array<[number, string]> = [[30_000, '30s'], [1500, '1.5s'], [200, '0.2s'], [2000, '2s'], [61_240, '61.2s']];
+  for (const [ms, text] of cases) assert.equal(formatSeconds(ms), text, `${ms} ms`);
+});
+
+test('formatRate: a tenth below 100 a second', () => {
+  assert.equal(formatRate(12.34), '12.3');
+  assert.equal(formatRate(0), '0.0');
+  assert.equal(formatRate(340.6), '341');
 });

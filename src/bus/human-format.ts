@@ -1,7 +1,8 @@
 /**
- * How bmad-bus shows numbers to people: durations, ages, byte counts and
- * timestamps, the same in `status`, `monitor`, `checkpoints` and every other
- * command. Their parsers (`30s`, `512MB`) are in duration.ts.
+ * How bmad-bus shows numbers to people: durations, ages, seconds, rates,
+ * byte counts and timestamps, the same in `status`, `monitor`, `exec`,
+ * `checkpoints` and every other command. Their parsers (`30s`, `512MB`) are
+ * in duration.ts.
  */
 
 const MINUTE = 60;
@@ -16,6 +17,16 @@ export function formatDuration(ms: number): string {
   if (s < HOUR) return `${Math.floor(s / MINUTE)}m${pad2(s % MINUTE)}s`;
   if (s < DAY) return `${Math.floor(s / HOUR)}h${pad2(Math.floor((s % HOUR) / MINUTE))}m`;
   return `${Math.floor(s / DAY)}d${pad2(Math.floor((s % DAY) / HOUR))}h`;
+}
+
+/** `30s`, `1.5s`, `0.2s`: a time limit or a command's run time in seconds, the tenth only when there is one. */
+export function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** `12.3`, `340`: a rate per second, a tenth only while it is small enough to matter. */
+export function formatRate(perSecond: number): string {
+  return perSecond >= 100 ? String(Math.round(perSecond)) : perSecond.toFixed(1);
 }
 
 /** `12s ago`, `5m ago`, `3h ago`, `2d ago`: one unit is enough to tell a live pane from a stale one; the future counts as now. */

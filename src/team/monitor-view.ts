@@ -1,4 +1,4 @@
-import { formatBytes, formatDuration } from '../bus/human-format.js';
+import { formatBytes, formatDuration, formatRate } from '../bus/human-format.js';
 import { displayWidth, fit, sanitize, truncate } from '../bus/text-cells.js';
 import { columnWidths, layRow, type TableColumn } from '../bus/text-table.js';
 import { PRIORITIES, PRIORITY_RANK, type Priority, type TaskStatus } from './task-model.js';
@@ -295,10 +295,6 @@ function squeeze(cells: Line, width: number): Line {
 function paint(line: Line, color: boolean): string {
   if (!color) return line.map((c) => c.text).join('');
   return line.map((c) => (c.style ? `\x1b[${SGR[c.style]}m${c.text}\x1b[0m` : c.text)).join('');
-}
-
-function formatRate(rate: number): string {
-  return rate >= 100 ? String(Math.round(rate)) : rate.toFixed(1);
 }
 
 function localClock(ms: number): string {
