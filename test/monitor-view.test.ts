@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { displayWidth, stripAnsi } from '../src/bus/text-cells.js';
 import { renderMonitor, share, type MonitorSnapshot } from '../src/team/monitor-view.js';
-import { displayWidth, stripAnsi } from '../src/team/text-cells.js';
 
 const T0 = Date.parse('2030-01-01T12:00:00Z');
 const clock = (ms: number) => new Date(ms).toISOString().slice(11, 19);
@@ -97,6 +97,18 @@ describe('renderMonitor', () => {
     const lines = renderMonitor(s, { width: 80, height: 24, clock });
     assert.ok(lines.some((l) => /t12 x+…/.test(l)), 'the long task title is cut and marked');
     assert.ok(lines.some((l) => /evil .*…\s*$/.test(l)), 'the long event is cut and marked');
+  });
+
+  test('wide characters and emoji: every line is still exactly the screen', () => {
+    const s = snapshot();
+    s.agents[1]!.task!.title = '日本語のタスク ✅ 完了 ☀ e\u0301te\u0301 👨\u200D👩\u200D👧 '.repeat(4);
+    s.tasks[1]!.title = '✅✅✅ 中文标题 '.repeat(6);
+    s.events.push({ ts: T0, source: 'supervisor', kind: 'limit', text: '🎉'.repeat(80) });
+    for (const width of [20, 33, 41, 80, 121]) {
+      for (const color of [false, true]) assertFits(renderMonitor(s, { width, height: 24, color, clock }), width, 24);
+    }
+    const lines = renderMonitor(s, { width: 121, height: 24, clock });
+    assert.ok(lines.some((l) => l.includes('t12 日本語のタスク ✅ 完了 ☀')), 'the wide title is shown');
   });
 
   test('tiny and empty screens', () => {

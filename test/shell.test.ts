@@ -1,6 +1,6 @@
 // The shell side: pipes/bus.sh through a real router, and the examples end to end.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -389,6 +389,34 @@ bus_listen -t 30 -n 10 on_msg`,
   });
 });
 
+function runDemo(env: NodeJS.ProcessEnv): Promise<BashResult> {
+  const child = spawn('bash', [path.join(REPO, 'examples', 'demo.sh')], {
+    env: { ...process.env, NO_COLOR: '1', BMAD_BUS_DIR: '', BMAD_AGENT: '', BMAD_TMUX_SOCKET: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return finished(child, 120_000);
+}
+
+function hasTmux(): boolean {
+  return spawnSync('tmux', ['-V'], { timeout: 10_000 }).status === 0;
+}
+
+/** Our processes whose command line or environment names any of `needles` (a leak check: the demo's agents carry its root in BMAD_BUS_DIR). */
+function processesMentioning(needles: string[]): string[] {
+  const found: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    if (Number(pid) === process.pid) continue;
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8') + '\0' + fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
+    } catch {
+      continue; // gone meanwhile, or not ours to read
+    }
+    if (needles.some((n) => text.includes(n))) found.push(`${pid}: ${text.split('\0')[0]}`);
+  }
+  return found;
+}
+
 describe('examples', () => {
   test('examples/two-agents.sh runs end to end and exits 0', async () => {
     const child = spawn('bash', [path.join(REPO, 'examples', 'two-agents.sh')], {
@@ -401,14 +429,44 @@ describe('examples', () => {
     assert.match(r.stdout, /two-agents: ok/);
   });
 
-  test('examples/demo.sh (npm run demo) runs end to end and exits 0', async () => {
-    const child = spawn('bash', [path.join(REPO, 'examples', 'demo.sh')], {
-      env: { ...process.env, NO_COLOR: '1', BMAD_BUS_DIR: '', BMAD_AGENT: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const r = await finished(child, 120_000);
+  test('examples/demo.sh (npm run demo) runs end to end, ends with a team in tmux on a private server, and leaves nothing behind', async () => {
+    const r = await runDemo({});
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stdout, /DEAD LETTER invalid_json/);
     assert.match(r.stdout, /demo: ok/);
+    const root = /export BMAD_BUS_DIR=(\S+)\/bus\n/.exec(r.stdout)?.[1];
+    assert.ok(root, 'the demo names its root');
+    assert.ok(!fs.existsSync(root), `${root} is removed`);
+    if (!hasTmux()) {
+      assert.match(r.stdout, /team part skipped/);
+      return;
+    }
+    // The screens `bmad-bus capture` printed: typed into the lead's pane, handed on, answered.
+    assert.match(r.stdout, /=== 0:lead\.0 %\d+ lead \(node\) ===\n(?:.*\n)*? {4}got from user: ship the login page\n/);
+    assert.match(r.stdout, /=== 1:dev\.0 %\d+ dev-1 \(node\) ===\n(?:.*\n)*? {4}got from lead: from lead: ship the login page\n/);
+    assert.match(r.stdout, /=== 2:qa\.0 %\d+ qa-1 \(node\) ===\n(?:.*\n)*? {4}got from lead: from lead: ship the login page\n/);
+    assert.match(r.stdout, /got from dev-1: ack: from lead: ship the login page/);
+    assert.match(r.stdout, /got from qa-1: ack: from lead: ship the login page/);
+    assert.match(r.stdout, /lead → user {2}message {2}ack: ship the login page/);
+    assert.match(r.stdout, /killed 1 sessions \(demo-trio\); unregistered 3 agents/);
+    const socket = /private tmux server (bmad-demo-\d+-\d+): gone/.exec(r.stdout)?.[1];
+    assert.ok(socket, `the demo says its private server is gone\n${r.stdout}`);
+    assert.notEqual(spawnSync('tmux', ['-L', socket, 'has-session'], { timeout: 10_000 }).status, 0, `no tmux server on ${socket}`);
+    const uid = process.getuid?.() ?? 0;
+    assert.ok(!fs.existsSync(path.join(process.env.TMUX_TMPDIR || '/tmp', `tmux-${uid}`, socket)), 'its socket file is removed');
+    // A pane's program may take a moment to finish dying after kill-server; a leak is one that stays.
+    const left = await waitFor(() => {
+      const list = processesMentioning([root, socket]);
+      return list.length === 0 ? 'none' : undefined;
+    }, 3000, 'the demo\'s processes to end').catch(() => processesMentioning([root, socket]).join('\n'));
+    assert.equal(left, 'none', 'no process of the demo outlives it (router, agents, tmux)');
+  });
+
+  test('examples/demo.sh without tmux skips the team part with a note and exits 0', async () => {
+    const r = await runDemo({ BMAD_TMUX_BIN: '/nonexistent/tmux' });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /no tmux >= 3\.2 here \(\/nonexistent\/tmux\), so the team part is skipped/);
+    assert.match(r.stdout, /demo: ok — .*; team part skipped/);
+    assert.doesNotMatch(r.stdout, /bmad-bus up demo-trio/);
   });
 });

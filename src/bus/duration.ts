@@ -1,5 +1,7 @@
 import { UsageError } from './errors.js';
 
+// Parsers of what users type (`30s`, `512MB`); how durations and sizes are shown back is in human-format.ts.
+
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** Parses `500ms`, `30s`, `10m`, `2h`, `7d`, `1w` (or a bare number of milliseconds) into milliseconds. */
@@ -19,13 +21,4 @@ export function parseSize(text: string | number, what = 'size'): number {
   if (!match) throw new UsageError(`Expected ${what} like 4096, 512KB, 1MiB or 2GB, got \`${String(text)}\``);
   // KB and KiB alike are 1024: nobody sizing a pipe line means 1000.
   return Math.round(Number(match[1]) * SIZE_UNITS[(match[2] || 'b').toLowerCase()]!);
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const s = Math.floor(ms / 1000);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
 }

@@ -9,6 +9,15 @@ export const BROADCAST = '*';
 /** The sender of messages written without one on pipes that do not name their sender. */
 export const DEFAULT_SENDER = 'user';
 
+/**
+ * Who `send`, `share` and the client API send as when not told: `$BMAD_AGENT`
+ * (`up` sets it in each agent's pane), else DEFAULT_SENDER. The router never
+ * asks this: its environment is not the writer's.
+ */
+export function defaultSender(env: NodeJS.ProcessEnv = process.env): string {
+  return env.BMAD_AGENT || DEFAULT_SENDER;
+}
+
 export function isValidName(name: unknown): name is string {
   return typeof name === 'string' && NAME_PATTERN.test(name) && name !== '.' && name !== '..';
 }

@@ -7,6 +7,7 @@ import { PIPE_BUF, createEnvelope, jsonBody, serialize, withRawBody, type Envelo
 import { checkEntry, writeFileAtomic } from '../bus/fs-safety.js';
 import { newId } from '../bus/ids.js';
 import type { Layout } from '../bus/layout.js';
+import { defaultSender } from '../bus/names.js';
 import { readRegistry } from '../bus/registry.js';
 
 export interface OutgoingMessage {
@@ -41,7 +42,7 @@ export async function send(layout: Layout, messages: OutgoingMessage | OutgoingM
   const now = Date.now();
   const envelopes = list.map(({ bodyJson, ...m }) => {
     const body = bodyJson === undefined ? undefined : jsonBody(bodyJson);
-    const envelope = createEnvelope({ ...m, ...(body ? { body: body.value } : {}), from: m.from ?? (process.env.BMAD_AGENT || 'user') }, now);
+    const envelope = createEnvelope({ ...m, ...(body ? { body: body.value } : {}), from: m.from ?? defaultSender() }, now);
     return body ? withRawBody(envelope, body.raw) : envelope;
   });
   await sendEnvelopes(layout, envelopes, options);

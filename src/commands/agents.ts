@@ -5,10 +5,10 @@ import { AUTO_PROFILE } from '../agents/profiles.js';
 import type { MultilineMode } from '../tmux/render.js';
 import { assertName } from '../bus/names.js';
 import { openOrInitRoot, openRoot } from '../bus/root.js';
+import { renderTable } from '../bus/text-table.js';
 import { journalEnd } from '../journal/segments.js';
 import { readLiveRouterStatus } from '../router/router-status.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
-import { table } from './table.js';
 
 export async function listAgents(options: GlobalOptions & { json?: boolean }): Promise<void> {
   const layout = openRoot(rootOf(options));
@@ -23,10 +23,10 @@ export async function listAgents(options: GlobalOptions & { json?: boolean }): P
   }
   const router = readLiveRouterStatus(layout);
   printLine(
-    table(
+    renderTable(
       ['NAME', 'ROLE', 'DELIVER', 'TMUX', 'UNDELIVERED'],
       agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.tmux ?? '-', router ? String(router.agents[a.name]?.undelivered ?? 0) : '?']),
-    ),
+    ).join('\n'),
   );
 }
 

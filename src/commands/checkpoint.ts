@@ -1,9 +1,10 @@
 import { parseDuration } from '../bus/duration.js';
 import { UsageError } from '../bus/errors.js';
+import { formatTimestamp } from '../bus/human-format.js';
 import { openOrInitRoot, openRoot } from '../bus/root.js';
+import { renderTable } from '../bus/text-table.js';
 import { defaultCheckpointDir, findCheckpoint, listCheckpoints } from '../team/checkpoint-model.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
-import { table } from './table.js';
 
 export interface CheckpointCommandOptions {
   all?: boolean;
@@ -43,10 +44,10 @@ export async function checkpointsCommand(options: GlobalOptions & { checkpointDi
     return;
   }
   printLine(
-    table(
+    renderTable(
       ['CREATED', 'SESSIONS', 'AGENTS', 'PANES', 'FILE'],
-      list.map((c) => [c.created.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), c.sessions.join(','), String(c.agents.length), String(c.panes), c.file]),
-    ),
+      list.map((c) => [formatTimestamp(c.created), c.sessions.join(','), String(c.agents.length), String(c.panes), c.file]),
+    ).join('\n'),
   );
 }
 

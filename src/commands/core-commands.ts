@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { DEFAULT_SENDER } from '../bus/names.js';
 import { globals } from './context.js';
 
 /**
@@ -52,7 +53,7 @@ export function registerCoreCommands(program: Command): void {
   program
     .command('send <to> [message...]')
     .description('send a message (body from the arguments, else one message per stdin line); prints the id')
-    .option('--from <name>', 'sender (default: $BMAD_AGENT, else user)')
+    .option('--from <name>', `sender (default: $BMAD_AGENT, else ${DEFAULT_SENDER})`)
     .option('--type <type>', 'message type', 'message')
     .option('--thread <id>', 'thread id')
     .option('--reply-to <id>', 'id of the message this answers')
@@ -63,7 +64,7 @@ export function registerCoreCommands(program: Command): void {
   program
     .command('broadcast [message...]')
     .description('send a message to every registered agent but the sender (to: *)')
-    .option('--from <name>', 'sender (default: $BMAD_AGENT, else user)')
+    .option('--from <name>', `sender (default: $BMAD_AGENT, else ${DEFAULT_SENDER})`)
     .option('--type <type>', 'message type', 'message')
     .option('--body-json', 'the message is JSON: send the parsed value as the body')
     .option('--json', 'print the stamped envelopes as NDJSON instead of ids')

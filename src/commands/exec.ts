@@ -1,5 +1,6 @@
 import { BusError, UsageError } from '../bus/errors.js';
 import { parseDuration } from '../bus/duration.js';
+import { formatSeconds } from '../bus/human-format.js';
 import { getAgent } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
 import { TmuxClient } from '../tmux/client.js';
@@ -82,7 +83,7 @@ export function parallelExitCode(outcomes: readonly ExecOutcome[]): number {
 function printParallel(outcomes: readonly ExecOutcome[]): void {
   for (const o of outcomes) {
     const head = o.ok
-      ? `== ${o.agent}: ${o.command}  (exit ${o.result.exitCode}, ${(o.result.durationMs / 1000).toFixed(1)}s${o.result.truncated ? ', output truncated' : ''})`
+      ? `== ${o.agent}: ${o.command}  (exit ${o.result.exitCode}, ${formatSeconds(o.result.durationMs)}${o.result.truncated ? ', output truncated' : ''})`
       : `== ${o.agent}: ${o.command}  (error)`;
     printLine(head);
     if (o.ok) {

@@ -1,4 +1,5 @@
 import type { Envelope } from '../bus/envelope.js';
+import { truncate } from '../bus/text-cells.js';
 import type { DeadLetter } from '../journal/dead-letters.js';
 
 const codes = { dim: 2, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36 } as const;
@@ -8,12 +9,12 @@ export function paint(text: string, colour: Colour, on: boolean): string {
   return on ? `\x1b[${codes[colour]}m${text}\x1b[0m` : text;
 }
 
-/** A body as one short line: strings as they are, anything else as JSON; control characters escaped. */
+/** A body as one short line of at most `max` columns: strings as they are, anything else as JSON; control characters escaped. */
 export function shortBody(body: unknown, max = 120): string {
   let text = typeof body === 'string' ? body : (JSON.stringify(body) ?? 'null');
   // eslint-disable-next-line no-control-regex
   text = text.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '⏎' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return truncate(text, max);
 }
 
 function clock(ts: string): string {

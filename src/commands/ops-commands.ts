@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_SENDER } from '../bus/names.js';
 import { collect, globals } from './context.js';
 
 const CHECKPOINT_DIR_HELP = 'checkpoint directory (default: $BMAD_CHECKPOINT_DIR, else $XDG_STATE_HOME/bmad-bus/checkpoints)';
@@ -53,7 +54,7 @@ export function registerOpsCommands(program: Command): void {
     .argument('<text...>', 'what others should know')
     .option('--tags <tags>', 'comma-separated tags (repeatable)', collect)
     .option('--project <p>', 'the project it belongs to (its sessions get it too)')
-    .option('--from <name>', 'who shares it (default: $BMAD_AGENT, else user)')
+    .option('--from <name>', `who shares it (default: $BMAD_AGENT, else ${DEFAULT_SENDER})`)
     .option('--topology <file>', 'match against this topology file instead of the teams up on this bus (repeatable)', collect)
     .option('--json', 'print JSON')
     .action(async (text: string[], opts, cmd: Command) => (await import('./share.js')).shareCommand(text, { ...globals(cmd), ...opts }));

@@ -1,8 +1,8 @@
 import { UsageError } from '../bus/errors.js';
+import { renderTable } from '../bus/text-table.js';
 import { ProfileSet } from '../agents/profiles.js';
 import type { AgentProfile } from '../agents/profile-types.js';
 import { printJson, printLine } from './context.js';
-import { table } from './table.js';
 
 export interface ProfilesOptions {
   json?: boolean;
@@ -20,10 +20,10 @@ async function profileSet(options: ProfilesOptions): Promise<ProfileSet> {
 export async function profilesListCommand(options: ProfilesOptions): Promise<void> {
   const profiles = (await profileSet(options)).list();
   if (options.json) return printJson(profiles);
-  printLine(table(
+  printLine(renderTable(
     ['PROFILE', 'PROGRAMS', 'SUBMIT', 'DELAY', 'MULTILINE', 'POLICY', 'HOOKS', 'DESCRIPTION'],
     profiles.map((p) => [p.name, p.programs.join(',') || '-', p.submit_key, `${p.submit_delay}ms`, p.multiline, p.default_policy, p.hooks ?? '-', p.description]),
-  ));
+  ).join('\n'));
 }
 
 /** `bmad-bus profiles show NAME`: one profile in full, screen patterns included. */

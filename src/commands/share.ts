@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { UsageError } from '../bus/errors.js';
+import { formatTimestamp } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
+import { defaultSender } from '../bus/names.js';
 import { readRegistry, type Registry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
+import { renderTable } from '../bus/text-table.js';
 import { listKnowledge, normalizeTags, shareKnowledge, type KnowledgeRecord } from '../team/knowledge.js';
 import { loadTopology } from '../team/topology.js';
 import type { Topology } from '../team/topology-types.js';
 import { readTeamState } from '../tmux/team-state.js';
 import { printJson, printLine, rootOf, type GlobalOptions } from './context.js';
-import { table } from './table.js';
 
 export interface ShareCommandOptions {
   tags?: string[];
@@ -65,7 +67,7 @@ export async function shareCommand(words: string[], options: GlobalOptions & Sha
   const tags = normalizeTags(options.tags ?? []);
   if (tags.length === 0 && options.project === undefined) throw new UsageError('Say who it is for: --tags a,b and/or --project P');
   const layout = openRoot(rootOf(options));
-  const from = options.from ?? (process.env.BMAD_AGENT || 'user');
+  const from = options.from ?? defaultSender();
   const targets = shareTargets(teamTopologies(layout, options.topology), readRegistry(layout), tags, options.project, from);
   const recipients = [...new Set(targets.flatMap((t) => t.agents))];
   const outcome = await shareKnowledge(layout, { text, tags, ...(options.project !== undefined ? { project: options.project } : {}), from }, recipients);
@@ -97,9 +99,9 @@ export async function knowledgeCommand(options: GlobalOptions & { tag?: string; 
     return;
   }
   printLine(
-    table(
+    renderTable(
       ['TIME', 'FROM', 'PROJECT', 'TAGS', 'TEXT'],
-      records.map((r) => [r.ts.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.source, r.project ?? '-', r.tags.join(',') || '-', r.text.replace(/\s+/g, ' ')]),
-    ),
+      records.map((r) => [formatTimestamp(r.ts), r.source, r.project ?? '-', r.tags.join(',') || '-', r.text.replace(/\s+/g, ' ')]),
+    ).join('\n'),
   );
 }

@@ -1,11 +1,11 @@
-import { formatDuration } from '../bus/duration.js';
+import { formatDuration } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
+import { renderTable } from '../bus/text-table.js';
 import { countUndelivered } from '../client/backlog.js';
 import { readLiveKeeperStatus, readLiveRouterStatus } from '../router/router-status.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
-import { table } from './table.js';
 
 export interface StatusReport {
   root: string;
@@ -105,10 +105,10 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
   if (report.agents.length === 0) printLine('no agents');
   else {
     printLine(
-      table(
+      renderTable(
         ['AGENT', 'ROLE', 'DELIVER', 'STATUS', 'UNDELIVERED', 'WAITING'],
         report.agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.status ?? '-', String(a.undelivered), a.waiting ?? '']),
-      ),
+      ).join('\n'),
     );
   }
   const panes = await paneStatus(layout, tmuxSocketOf(options), readRegistry(layout));

@@ -1,5 +1,6 @@
 import type { TaskView } from '../team/task-model.js';
-import { displayWidth, fit, sanitize, truncate } from '../team/text-cells.js';
+import { sanitize } from '../bus/text-cells.js';
+import { renderTable, type TableColumn } from '../bus/text-table.js';
 
 const COLORS: Record<string, string> = {
   critical: '\x1b[1;31m',
@@ -30,21 +31,16 @@ export function formatTaskTable(tasks: readonly TaskView[], options: { width?: n
     t.project ?? '-',
     sanitize(t.title) + detail(t),
   ]);
-  const header = ['ID', 'PRIORITY', 'STATUS', 'READY', 'BLOCKS', 'ASSIGNEE', 'FOR', 'PROJECT', 'TITLE'];
-  const widths = header.map((h, i) => Math.min(24, Math.max(displayWidth(h), ...rows.map((r) => displayWidth(r[i]!)))));
-  const fixed = widths.slice(0, -1).reduce((a, b) => a + b + 2, 0);
-  const titleWidth = options.width ? Math.max(10, options.width - fixed) : Infinity;
-  const render = (cells: string[], paint: boolean): string =>
-    cells
-      .map((cell, i) => {
-        const last = i === cells.length - 1;
-        const text = last ? (Number.isFinite(titleWidth) ? truncate(cell, titleWidth) : cell) : fit(cell, widths[i]!);
-        const code = paint ? colorOf(i, cell) : undefined;
-        return code ? `${code}${text}${RESET}` : text;
-      })
-      .join('  ')
-      .trimEnd();
-  return [render(header, false), ...rows.map((r) => render(r, options.color === true))];
+  // The title takes what is left of the width; the other columns give up their tail past 24 columns.
+  const columns: TableColumn[] = ['ID', 'PRIORITY', 'STATUS', 'READY', 'BLOCKS', 'ASSIGNEE', 'FOR', 'PROJECT'].map((header) => ({ header, maxWidth: 24 }));
+  columns.push({ header: 'TITLE' });
+  return renderTable(columns, rows, {
+    ...(options.width ? { width: options.width } : {}),
+    paint: (text, { row, column, value }) => {
+      const code = options.color === true && row >= 0 ? colorOf(column, value) : undefined;
+      return code ? `${code}${text}${RESET}` : text;
+    },
+  });
 }
 
 function readiness(t: TaskView): string {

@@ -3,7 +3,7 @@ import { unlessFsRace, UsageError } from '../bus/errors.js';
 import type { Envelope } from '../bus/envelope.js';
 import { newId } from '../bus/ids.js';
 import type { Layout } from '../bus/layout.js';
-import { assertName, DEFAULT_SENDER, parseAddress } from '../bus/names.js';
+import { assertName, defaultSender, parseAddress } from '../bus/names.js';
 import { send } from '../client/send.js';
 import { parseJsonOrUndefined } from '../bus/json-scan.js';
 
@@ -28,7 +28,7 @@ export interface NewKnowledge {
   text: string;
   tags?: string[];
   project?: string;
-  /** The sharer; default `$BMAD_AGENT`, else `user`. */
+  /** The sharer; default `defaultSender()`: `$BMAD_AGENT`, else `user`. */
   from?: string;
 }
 
@@ -53,7 +53,7 @@ export function normalizeTags(tags: readonly string[]): string[] {
 export function recordKnowledge(layout: Layout, input: NewKnowledge): KnowledgeRecord {
   const text = typeof input.text === 'string' ? input.text.trim() : '';
   if (text === '') throw new UsageError('Nothing to share: the text is empty');
-  const source = input.from ?? (process.env.BMAD_AGENT || DEFAULT_SENDER);
+  const source = input.from ?? defaultSender();
   assertName(source, 'sender name');
   if (input.project !== undefined) assertName(input.project, 'project name');
   const record: KnowledgeRecord = {

@@ -1,7 +1,7 @@
-import { formatDuration } from '../bus/duration.js';
-import { formatBytes } from './proc-stats.js';
+import { formatBytes, formatDuration, formatRate } from '../bus/human-format.js';
+import { displayWidth, fit, sanitize, truncate } from '../bus/text-cells.js';
+import { columnWidths, layRow, type TableColumn } from '../bus/text-table.js';
 import { PRIORITIES, PRIORITY_RANK, type Priority, type TaskStatus } from './task-model.js';
-import { displayWidth, fit, fitRight, sanitize, truncate } from './text-cells.js';
 
 /**
  * The monitor screen as a pure function of a snapshot: `bmad-bus monitor`
@@ -193,56 +193,40 @@ function rule(title: string, width: number): Line {
   return [{ text: fit(head + '─'.repeat(Math.max(0, width - displayWidth(head))), width), style: 'bold' }];
 }
 
-interface Column {
-  title: string;
-  width: number;
-  align?: 'right';
-}
+const AGENT_COLUMNS = ['session', 'agent', 'role', 'status', 'task', 'undelivered', 'cpu', 'mem'] as const;
+type AgentColumn = (typeof AGENT_COLUMNS)[number];
 
 /** The agents' columns for this width: the task column takes what is left; session and role go first when narrow. */
 function agentColumns(agents: readonly MonitorAgent[], width: number): { header: Line; row: (a: MonitorAgent) => Line } {
-  const longest = (f: (a: MonitorAgent) => string, title: string, max: number) =>
-    Math.min(max, Math.max(title.length, ...agents.map((a) => displayWidth(f(a)))));
   const hasSession = agents.some((a) => a.session);
-  const cols: Record<string, Column> = {
-    session: { title: 'SESSION', width: hasSession ? longest((a) => a.session ?? '', 'SESSION', 14) : 0 },
-    agent: { title: 'AGENT', width: longest((a) => a.name, 'AGENT', 16) },
-    role: { title: 'ROLE', width: longest((a) => a.role ?? '', 'ROLE', 10) },
-    status: { title: 'STATUS', width: longest((a) => a.status, 'STATUS', 10) },
-    task: { title: 'TASK', width: 0 },
-    undelivered: { title: 'UNDEL', width: 5, align: 'right' },
-    cpu: { title: 'CPU', width: 4, align: 'right' },
-    mem: { title: 'MEM', width: 5, align: 'right' },
+  const spec: Record<AgentColumn, TableColumn & { value: (a: MonitorAgent) => Cell }> = {
+    session: { header: 'SESSION', maxWidth: 14, ...(hasSession ? {} : { width: 0 }), value: (a) => ({ text: sanitize(a.session ?? '-') }) },
+    agent: { header: 'AGENT', maxWidth: 16, value: (a) => ({ text: a.name }) },
+    role: { header: 'ROLE', maxWidth: 10, value: (a) => ({ text: a.role ?? '-' }) },
+    status: { header: 'STATUS', maxWidth: 10, value: (a) => ({ text: a.status, style: STATUS_STYLE[a.status] }) },
+    task: { header: 'TASK', width: 0, value: (a) => ({ text: a.task ? `${a.task.id} ${sanitize(a.task.title)}` : '-' }) },
+    undelivered: { header: 'UNDEL', width: 5, align: 'right', value: (a) => ({ text: String(a.undelivered), style: a.undelivered > 0 ? 'yellow' : undefined }) },
+    cpu: { header: 'CPU', width: 4, align: 'right', value: (a) => ({ text: a.cpuPercent !== undefined ? `${Math.round(a.cpuPercent)}%` : '-' }) },
+    mem: { header: 'MEM', width: 5, align: 'right', value: (a) => ({ text: a.rssBytes !== undefined ? formatBytes(a.rssBytes) : '-' }) },
   };
-  const used = () => Object.values(cols).reduce((n, c) => n + (c.width > 0 ? c.width + 1 : 0), 1);
+  const columns = AGENT_COLUMNS.map((key) => spec[key]);
+  // Measured on what the rows show (`-` for a missing role or session).
+  const widths = columnWidths(columns, agents.map((a) => columns.map((c) => c.value(a).text)));
+  const at = (key: AgentColumn) => AGENT_COLUMNS.indexOf(key);
+  // A leading space, and one after every shown column.
+  const used = () => widths.reduce((n, w) => n + (w > 0 ? w + 1 : 0), 1);
   // Narrow screens lose the session, then the role, then cut the agent name.
-  for (const name of ['session', 'role'] as const) if (width - used() < 12) cols[name]!.width = 0;
-  if (width - used() < 8) cols.agent!.width = Math.max(6, cols.agent!.width - (8 - (width - used())));
-  cols.task!.width = Math.max(0, width - used() - 1);
-  if (cols.task!.width < 6) cols.task!.width = 0; // a task cut to a few columns says nothing
-  const order = ['session', 'agent', 'role', 'status', 'task', 'undelivered', 'cpu', 'mem'] as const;
-  const line = (values: Record<(typeof order)[number], Cell>): Line => {
+  for (const name of ['session', 'role'] as const) if (width - used() < 12) widths[at(name)] = 0;
+  if (width - used() < 8) widths[at('agent')] = Math.max(6, widths[at('agent')]! - (8 - (width - used())));
+  widths[at('task')] = Math.max(0, width - used() - 1);
+  if (widths[at('task')]! < 6) widths[at('task')] = 0; // a task cut to a few columns says nothing
+  const line = (values: readonly Cell[]): Line => {
     const cells: Line = [{ text: ' ' }];
-    for (const key of order) {
-      const col = cols[key]!;
-      if (col.width <= 0) continue;
-      const v = values[key];
-      cells.push({ text: col.align === 'right' ? fitRight(v.text, col.width) : fit(v.text, col.width), style: v.style }, { text: ' ' });
-    }
+    for (const laid of layRow(columns, widths, values.map((v) => v.text))) cells.push({ text: laid.text, style: values[laid.column]!.style }, { text: ' ' });
     return squeeze(cells, width);
   };
-  const header = line(Object.fromEntries(order.map((k) => [k, { text: cols[k]!.title, style: 'dim' as Style }])) as Record<(typeof order)[number], Cell>);
-  const row = (a: MonitorAgent): Line =>
-    line({
-      session: { text: sanitize(a.session ?? '-') },
-      agent: { text: a.name },
-      role: { text: a.role ?? '-' },
-      status: { text: a.status, style: STATUS_STYLE[a.status] },
-      task: { text: a.task ? `${a.task.id} ${sanitize(a.task.title)}` : '-' },
-      undelivered: { text: String(a.undelivered), style: a.undelivered > 0 ? 'yellow' : undefined },
-      cpu: { text: a.cpuPercent !== undefined ? `${Math.round(a.cpuPercent)}%` : '-' },
-      mem: { text: a.rssBytes !== undefined ? formatBytes(a.rssBytes) : '-' },
-    });
+  const header = line(columns.map((c) => ({ text: c.header, style: 'dim' as Style })));
+  const row = (a: MonitorAgent): Line => line(columns.map((c) => c.value(a)));
   return { header, row };
 }
 
@@ -311,10 +295,6 @@ function squeeze(cells: Line, width: number): Line {
 function paint(line: Line, color: boolean): string {
   if (!color) return line.map((c) => c.text).join('');
   return line.map((c) => (c.style ? `\x1b[${SGR[c.style]}m${c.text}\x1b[0m` : c.text)).join('');
-}
-
-function formatRate(rate: number): string {
-  return rate >= 100 ? String(Math.round(rate)) : rate.toFixed(1);
 }
 
 function localClock(ms: number): string {

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TimeoutError, TmuxError, UsageError } from '../bus/errors.js';
+import { formatSeconds } from '../bus/human-format.js';
 import type { TmuxClient } from './client.js';
 import { isShell, readPaneInfo } from './pane-info.js';
 
@@ -153,8 +154,4 @@ async function execNow(client: TmuxClient, paneId: string, command: string, opti
     await sleep(Math.min(pause, Math.max(1, deadline - Date.now())));
     pause = Math.min(pause * 2, 200);
   }
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }

@@ -1,5 +1,7 @@
+import { formatAge } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
+import { renderTable } from '../bus/text-table.js';
 import { findPane, listPanes } from './pane-list.js';
 import { tryTmux } from './plain.js';
 import { readTeamState } from './team-state.js';
@@ -92,22 +94,12 @@ export async function collectPaneStatus(layout: Layout, socket: string | undefin
 export function renderPaneStatus(rows: PaneStatus[]): string {
   if (rows.length === 0) return 'no panes';
   const now = Date.now();
-  const table = [['SESSION', 'WINDOW', 'PANE', 'AGENT', 'ROLE', 'COMMAND', 'STATE', 'ACTIVITY']];
-  for (const row of rows) {
+  const lines = rows.map((row) => {
     const state = row.missing ? 'missing' : row.alive ? 'alive' : `dead${row.exit_status !== undefined ? ` (${row.exit_status})` : ''}`;
-    const activity = row.last_activity ? `${ago(now - Date.parse(row.last_activity))} ago` : '-';
+    const activity = row.last_activity ? formatAge(now - Date.parse(row.last_activity)) : '-';
     const window = row.window_index < 0 ? '-' : `${row.window_index}:${row.window_name}`;
     const pane = row.pane_index < 0 ? row.pane_id : `${row.pane_index} ${row.pane_id}`;
-    table.push([row.session, window, pane, row.agent ?? (row.title ? `(${row.title})` : '-'), row.role ?? '-', row.command, state, activity]);
-  }
-  const widths = table[0]!.map((_, c) => Math.max(...table.map((r) => [...r[c]!].length)));
-  return table.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
-}
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h`;
-  return `${Math.floor(s / 86400)}d`;
+    return [row.session, window, pane, row.agent ?? (row.title ? `(${row.title})` : '-'), row.role ?? '-', row.command, state, activity];
+  });
+  return renderTable(['SESSION', 'WINDOW', 'PANE', 'AGENT', 'ROLE', 'COMMAND', 'STATE', 'ACTIVITY'], lines).join('\n');
 }
