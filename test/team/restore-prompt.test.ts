@@ -8,7 +8,7 @@ import { promptBlocker, renderRestorePrompt } from '../../src/team/restore-promp
 import type { Supervisor } from '../../src/team/supervisor.js';
 import { cli, waitFor } from '../helpers/bus.js';
 import { TmuxBed } from '../helpers/tmux.js';
-import { librarySupervisor } from '../supervisor-helpers.js';
+import { librarySupervisor } from './supervisor-helpers.js';
 
 describe('the restore prompt (pure)', () => {
   it('is rendered once: controls made harmless, line breaks joined unless keep', () => {

@@ -7,7 +7,7 @@ import { readRegistry } from '../../src/bus/registry.js';
 import type { Supervisor, SupervisorEvent } from '../../src/team/supervisor.js';
 import { cli, waitFor } from '../helpers/bus.js';
 import { TmuxBed } from '../helpers/tmux.js';
-import { agentDefaults, agentLog, agentsStarted, librarySupervisor, writeTeam } from '../supervisor-helpers.js';
+import { agentDefaults, agentLog, agentsStarted, librarySupervisor, writeTeam } from './supervisor-helpers.js';
 
 // Issue 9, defect 2: after `tmux kill-server` a new server hands out @0/%0 again, and
 // the supervisor took an unrelated session's panes for the team's.
