@@ -78,6 +78,6 @@ export const BUILTIN_PROFILES: readonly AgentProfile[] = [
   },
   {
     name: 'shell', description: 'An interactive shell (each message is a command line)', programs: ['sh', 'bash', 'zsh', 'fish', 'dash', 'ksh'],
-    ai: false, submit_key: 'Enter', submit_delay: 40, multiline: 'join', rescue_key: 'Enter', rescue_attempts: 0, verify_ms: 400, default_policy: 'immediate',
+    ai: false, submit_key: 'Enter', submit_delay: 40, multiline: 'join', rescue_key: 'Enter', rescue_attempts: 2, verify_ms: 400, default_policy: 'immediate',
   },
 ];

@@ -1,4 +1,5 @@
 import type { Envelope } from './envelope.js';
+import type { Layout } from './layout.js';
 import type { AgentRecord } from './registry.js';
 
 /** One journaled message on its way to one consumer. */
@@ -42,6 +43,8 @@ export interface Sink {
 
 /** What the router gives a pane sink: where to reach tmux, how to raise an event, where to log. */
 export interface PaneSinkContext {
+  /** The bus the router serves (profiles and agent states are read from it). */
+  layout: Layout;
   /** tmux `-L` socket (the agent's own `tmux_socket` wins). */
   socket?: string;
   /** Puts a message on the bus (the router journals it): `event`s to `orchestrator`. */

@@ -1,3 +1,6 @@
+import { agentStateOf } from '../agents/agent-state.js';
+import { readReportedState } from '../agents/agent-state-store.js';
+import type { AgentState } from '../agents/profile-types.js';
 import { formatDuration } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry } from '../bus/registry.js';
@@ -28,7 +31,11 @@ export interface StatusReport {
     role?: string;
     deliver: string;
     tmux?: string;
+    profile?: string;
     status?: string;
+    /** What the agent is doing (agents/agent-state.ts): starting, idle, busy, waiting_input, rate_limited, compacting, dead, failed. */
+    state?: AgentState;
+    state_source?: string;
     undelivered: number;
     waiting?: string;
   }>;
@@ -58,12 +65,15 @@ export async function collectStatus(layout: Layout, tmuxSocket?: string): Promis
       .map((a) => {
         const live = router?.agents[a.name];
         const waiting = live ? Object.values(live.consumers).find((c) => c.waiting)?.waiting : undefined;
+        const known = agentStateOf(a, readReportedState(layout, a.name));
         return {
           name: a.name,
           ...(a.role ? { role: a.role } : {}),
           deliver: a.deliver,
           ...(a.tmux ? { tmux: a.tmux } : {}),
+          ...(a.profile ? { profile: a.profile } : {}),
           ...(a.status ? { status: a.status } : {}),
+          ...(known ? { state: known.state, state_source: known.source } : {}),
           undelivered: live?.undelivered ?? offline?.[a.name] ?? 0,
           ...(waiting ? { waiting } : {}),
         };
@@ -106,8 +116,8 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
   else {
     printLine(
       renderTable(
-        ['AGENT', 'ROLE', 'DELIVER', 'STATUS', 'UNDELIVERED', 'WAITING'],
-        report.agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.status ?? '-', String(a.undelivered), a.waiting ?? '']),
+        ['AGENT', 'ROLE', 'DELIVER', 'STATUS', 'STATE', 'UNDELIVERED', 'WAITING'],
+        report.agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.status ?? '-', a.state ?? '-', String(a.undelivered), a.waiting ?? '']),
       ).join('\n'),
     );
   }

@@ -40,11 +40,16 @@ export async function superviseCommand(options: SuperviseOptions): Promise<void>
     busBin: BIN,
   });
   const finished = new Promise<void>((resolve) => {
-    const stop = (): void => void supervisor.close().then(resolve);
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    const stop = (signal?: string): void => {
+      // Said on stderr: a signal nobody meant to send (seen once in CI) must show where it came in.
+      if (signal) process.stderr.write(`bmad-bus supervisor: ${signal}, stopping\n`);
+      void supervisor.close().then(resolve);
+    };
+    // `on`, not `once`: a second SIGTERM while it shuts down must not kill it halfway (close() is idempotent).
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
     // Started by a keeper: if the keeper goes, so does this supervisor.
-    process.once('disconnect', stop);
+    process.once('disconnect', () => stop());
   });
   if (!topology.supervisor.enabled) {
     // Stay up doing nothing, so a keeper does not restart us in a loop.

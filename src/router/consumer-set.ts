@@ -130,6 +130,7 @@ export class ConsumerSet {
       // A library user's router without pane delivery: the messages wait in the journal, `status` says why.
       if (!make) throw new Error('this router was built without the paneSinks option');
       return make(agent, {
+        layout: this.layout,
         socket: agent.tmux_socket ?? this.tmuxSocket,
         publish: (message) => this.host.publish(message),
         log: (line) => this.host.log(`tmux:${agent.name}: ${line}`),

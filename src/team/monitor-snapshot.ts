@@ -1,3 +1,5 @@
+import { agentStateOf } from '../agents/agent-state.js';
+import { readReportedState } from '../agents/agent-state-store.js';
 import fs from 'node:fs';
 import { unlessFsRace } from '../bus/errors.js';
 import type { Envelope } from '../bus/envelope.js';
@@ -56,7 +58,7 @@ export class MonitorSampler {
           name: agent.name,
           ...(pane?.session ? { session: pane.session } : {}),
           ...(agent.role ? { role: agent.role } : {}),
-          status: statusOf(agent, pane, task !== undefined),
+          status: statusOf(this.layout, agent, pane, task !== undefined),
           ...(task ? { task } : {}),
           undelivered: router?.agents[agent.name]?.undelivered ?? offline?.[agent.name] ?? 0,
           ...(stats?.alive && stats.cpuPercent !== undefined ? { cpuPercent: stats.cpuPercent } : {}),
@@ -163,10 +165,11 @@ interface PaneFacts {
   missing?: boolean;
 }
 
-function statusOf(agent: AgentRecord, pane: PaneFacts | undefined, hasTask: boolean): MonitorAgentStatus {
-  if (agent.status === 'failed') return 'failed';
-  if (agent.status === 'restarting') return 'restarting';
-  if (pane?.dead || agent.status === 'dead') return 'dead';
+function statusOf(layout: Layout, agent: AgentRecord, pane: PaneFacts | undefined, hasTask: boolean): MonitorAgentStatus {
+  if (pane?.dead) return 'dead';
+  // The one state rule (supervisor, then the agent's hooks) where it knows; the pane and the task queue otherwise.
+  const known = agentStateOf(agent, readReportedState(layout, agent.name));
+  if (known) return known.state;
   if (agent.status === 'idle') return 'idle';
   if (hasTask) return 'busy';
   if (pane || agent.status === 'running') return 'alive';

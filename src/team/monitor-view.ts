@@ -1,3 +1,4 @@
+import type { AgentState } from '../agents/profile-types.js';
 import { formatBytes, formatDuration, formatRate } from '../bus/human-format.js';
 import { displayWidth, fit, sanitize, truncate } from '../bus/text-cells.js';
 import { columnWidths, layRow, type TableColumn } from '../bus/text-table.js';
@@ -12,7 +13,8 @@ import { PRIORITIES, PRIORITY_RANK, type Priority, type TaskStatus } from './tas
  * reaches the terminal.
  */
 
-export type MonitorAgentStatus = 'alive' | 'idle' | 'busy' | 'dead' | 'restarting' | 'failed' | 'unknown';
+/** The agent states (agents/agent-state.ts), plus `alive` (a pane, nothing more known) and `unknown`. */
+export type MonitorAgentStatus = AgentState | 'alive' | 'unknown';
 
 export interface MonitorAgent {
   name: string;
@@ -94,7 +96,8 @@ interface Cell {
 type Line = Cell[];
 
 const STATUS_STYLE: Record<MonitorAgentStatus, Style | undefined> = {
-  alive: 'green', busy: 'cyan', idle: 'yellow', dead: 'red', restarting: 'yellow', failed: 'boldred', unknown: 'dim',
+  alive: 'green', busy: 'cyan', idle: 'yellow', dead: 'red', starting: 'yellow', failed: 'boldred', unknown: 'dim',
+  waiting_input: 'boldred', rate_limited: 'red', compacting: 'cyan',
 };
 const PRIORITY_STYLE: Record<Priority, Style | undefined> = { critical: 'boldred', high: 'yellow', normal: undefined, low: 'dim' };
 const LEVEL_STYLE = { info: undefined, warn: 'yellow', error: 'red' } as const;
@@ -203,7 +206,7 @@ function agentColumns(agents: readonly MonitorAgent[], width: number): { header:
     session: { header: 'SESSION', maxWidth: 14, ...(hasSession ? {} : { width: 0 }), value: (a) => ({ text: sanitize(a.session ?? '-') }) },
     agent: { header: 'AGENT', maxWidth: 16, value: (a) => ({ text: a.name }) },
     role: { header: 'ROLE', maxWidth: 10, value: (a) => ({ text: a.role ?? '-' }) },
-    status: { header: 'STATUS', maxWidth: 10, value: (a) => ({ text: a.status, style: STATUS_STYLE[a.status] }) },
+    status: { header: 'STATUS', maxWidth: 13, value: (a) => ({ text: a.status, style: STATUS_STYLE[a.status] }) },
     task: { header: 'TASK', width: 0, value: (a) => ({ text: a.task ? `${a.task.id} ${sanitize(a.task.title)}` : '-' }) },
     undelivered: { header: 'UNDEL', width: 5, align: 'right', value: (a) => ({ text: String(a.undelivered), style: a.undelivered > 0 ? 'yellow' : undefined }) },
     cpu: { header: 'CPU', width: 4, align: 'right', value: (a) => ({ text: a.cpuPercent !== undefined ? `${Math.round(a.cpuPercent)}%` : '-' }) },

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TmuxError } from '../bus/errors.js';
 import type { TmuxClient } from './client.js';
-import { captureRows, readPaneInfo, type PaneInfo } from './pane-info.js';
+import { captureRows, captureScreen, readPaneInfo, type PaneInfo } from './pane-info.js';
 import { ownerProblem, type PaneOwner } from './pane-owner.js';
 
 export interface InjectorOptions {
@@ -22,6 +22,14 @@ export interface InjectorOptions {
    * instance it was registered on (pane-owner.ts).
    */
   owner?: PaneOwner | undefined;
+  /** The key pressed again when a submission does not show (default: the submit key). */
+  rescueKey?: string | undefined;
+  /**
+   * How a submission shows on this program's screen (an agent profile knows:
+   * the input box empty and the text in the transcript). `before` and `after`
+   * are whole screens. Default: the text left the cursor line.
+   */
+  confirm?: ((before: string, after: string, text: string) => boolean) | undefined;
 }
 
 /** Defaults that work for a readline program; real agents set their own (Claude Code needs 300+ ms). */
@@ -67,6 +75,8 @@ export class PaneInjector {
   private readonly verifyWindowMs: number;
   private readonly maxResubmits: number;
   private readonly owner: PaneOwner | undefined;
+  private readonly rescueKey: string;
+  private readonly confirm: InjectorOptions['confirm'];
 
   constructor(options: InjectorOptions) {
     this.client = options.client;
@@ -77,6 +87,9 @@ export class PaneInjector {
     this.verifyWindowMs = options.verifyWindowMs ?? Math.max(400, this.submitDelayMs * 2);
     this.maxResubmits = options.maxResubmits ?? DEFAULT_MAX_RESUBMITS;
     this.owner = options.owner;
+    this.rescueKey = options.rescueKey ?? this.submitKey;
+    if (!SUBMIT_KEY_PATTERN.test(this.rescueKey)) throw new TmuxError(`Expected a rescue key name like Enter or C-m, got \`${this.rescueKey}\``);
+    this.confirm = options.confirm;
   }
 
   /** Checks the pane and takes it out of copy-mode; a reason when it cannot be typed into. */
@@ -113,14 +126,15 @@ export class PaneInjector {
     if (this.submitDelayMs > 0) await sleep(this.submitDelayMs);
     let before = await this.snapshot();
     if (!before) return { status: 'failed', reason: 'pane dead/missing' };
+    const pasted = before;
     const tail = tailOf(text);
     for (let presses = 1; ; presses++) {
       try {
-        if (!(await this.client.sendKey(this.paneId, this.submitKey, this.owner))) return this.refusedNow();
+        if (!(await this.client.sendKey(this.paneId, presses === 1 ? this.submitKey : this.rescueKey, this.owner))) return this.refusedNow();
       } catch (error) {
         return { status: 'failed', reason: `submit failed: ${(error as Error).message}` };
       }
-      const outcome = await this.waitForSubmit(before, tail);
+      const outcome = await this.waitForSubmit(before, tail, (now) => this.confirm!(pasted.full, now.full, text));
       if (outcome === 'gone') return { status: 'failed', reason: 'pane dead/missing' };
       if (outcome === 'submitted') return { status: 'confirmed', presses };
       if (presses > this.maxResubmits) return { status: 'unconfirmed', presses };
@@ -136,7 +150,7 @@ export class PaneInjector {
   }
 
   /** Polls the screen until the submit shows; returns the last snapshot when it did not within the window. */
-  private async waitForSubmit(before: Snapshot, tail: string): Promise<'submitted' | 'gone' | Snapshot> {
+  private async waitForSubmit(before: Snapshot, tail: string, confirmed: (now: Snapshot) => boolean): Promise<'submitted' | 'gone' | Snapshot> {
     const deadline = Date.now() + this.verifyWindowMs;
     // Most programs show a submit within a millisecond or two: look early, then back off.
     let pause = 0;
@@ -145,8 +159,12 @@ export class PaneInjector {
       pause = Math.min(Math.max(1, pause * 1.5), 50);
       const now = await this.snapshot();
       if (!now) return 'gone';
-      const changed = now.screen !== before.screen || now.cursor !== before.cursor;
-      if (changed && !textAtCursor(now, tail)) return 'submitted';
+      if (this.confirm) {
+        if (confirmed(now)) return 'submitted';
+      } else {
+        const changed = now.screen !== before.screen || now.cursor !== before.cursor;
+        if (changed && !textAtCursor(now, tail)) return 'submitted';
+      }
       if (Date.now() >= deadline) return now;
     }
   }
@@ -154,14 +172,19 @@ export class PaneInjector {
   private async snapshot(): Promise<Snapshot | undefined> {
     const info = await readPaneInfo(this.client, this.paneId);
     if (!info || info.dead) return undefined;
-    const rows = await captureRows(this.client, this.paneId, 0, info.cursorY);
+    // A profile's check reads the whole screen (its input box may sit below the cursor); the default, the rows to the cursor.
+    const full = this.confirm ? await captureScreen(this.client, this.paneId) : undefined;
+    if (this.confirm && full === undefined) return undefined;
+    const rows = full !== undefined ? full.split('\n').slice(0, info.cursorY + 1) : await captureRows(this.client, this.paneId, 0, info.cursorY);
     if (!rows) return undefined;
-    return { screen: rows.join('\n'), cursor: `${info.cursorX},${info.cursorY}`, rows, cursorX: info.cursorX, cursorY: info.cursorY };
+    return { screen: rows.join('\n'), full: full ?? '', cursor: `${info.cursorX},${info.cursorY}`, rows, cursorX: info.cursorX, cursorY: info.cursorY };
   }
 }
 
 interface Snapshot {
   screen: string;
+  /** The whole visible screen (only read when a profile confirms). */
+  full: string;
   cursor: string;
   rows: string[];
   cursorX: number;

@@ -64,6 +64,11 @@ export async function resolvePaneId(client: TmuxClient, target: string): Promise
   return panes && findPane(panes, target)?.id;
 }
 
+/** The pane's whole visible screen, as plain text (what a profile's recognisers read). */
+export async function captureScreen(client: TmuxClient, paneId: string): Promise<string | undefined> {
+  return client.tryCommand(['capture-pane', '-p', '-t', paneId]);
+}
+
 /** The pane's visible rows from `from` to `to` (0 is the top row), as plain text. */
 export async function captureRows(client: TmuxClient, paneId: string, from: number, to: number): Promise<string[] | undefined> {
   const out = await client.tryCommand(['capture-pane', '-p', '-t', paneId, '-S', String(from), '-E', String(to)]);

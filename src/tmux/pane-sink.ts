@@ -2,11 +2,32 @@ import type { AgentRecord } from '../bus/registry.js';
 import type { DeliveryItem, DeliveryResult, Sink } from '../bus/delivery.js';
 import { acquireTmuxClient, releaseTmuxClient, type TmuxClient } from './client.js';
 import { PaneInjector } from './injector.js';
-import { readPaneInfo, resolvePaneId, shellMismatch } from './pane-info.js';
+import { captureScreen, readPaneInfo, resolvePaneId, shellMismatch } from './pane-info.js';
 import { ownerProblem, type PaneOwner } from './pane-owner.js';
 import { renderMessage, type MultilineMode } from './render.js';
 
+/**
+ * How to type into one program, decided above this layer (an agent profile):
+ * the tmux layer only carries it out. Unset fields keep the agent record's
+ * own settings (submit key, delay, line breaks) and the readline defaults.
+ */
+export interface TypingRules {
+  submitKey?: string;
+  submitDelayMs?: number;
+  multiline?: MultilineMode;
+  rescueKey?: string;
+  maxResubmits?: number;
+  verifyWindowMs?: number;
+  /** How a submission shows on the screen (see InjectorOptions.confirm). */
+  confirm?: (before: string, after: string, text: string) => boolean;
+  /** Asked with the pane's screen before each message: a reason not to type now (busy, a permission prompt), or undefined. */
+  gate?: (screen: string) => string | undefined;
+  /** One message per turn of the agent: after each submission the batch stops, and goes on when the gate lets it. */
+  onePerTurn?: boolean;
+}
+
 export interface PaneSinkOptions {
+  typing?: TypingRules;
   /** tmux `-L` socket; the agent's own `tmux_socket` wins. */
   socket?: string;
   /** Puts a message on the bus (the router journals it): used for `event`s to `orchestrator`. */
@@ -18,6 +39,8 @@ export interface PaneSinkOptions {
 
 /** How long the router waits before trying a pane that could not be typed into. */
 const RETRY_MS = 2000;
+/** How soon an agent that was busy (or asking its human) is looked at again. */
+const GATE_RETRY_MS = 500;
 /**
  * A program that dies right after a submission may never have read it: the
  * screen showed the text (the terminal echoes it), but it sat unread in the
@@ -100,7 +123,8 @@ class PaneSink implements Sink {
   private async deliverAll(items: DeliveryItem[]): Promise<DeliveryResult> {
     const injector = await this.paneInjector();
     if (!injector) return this.wait(0, 'pane dead/missing');
-    const multiline: MultilineMode = this.agent.multiline ?? 'join';
+    const typing = this.options.typing ?? {};
+    const multiline: MultilineMode = typing.multiline ?? this.agent.multiline ?? 'join';
     for (let i = 0; i < items.length; i++) {
       const ready = await injector.prepare();
       if ('reason' in ready) {
@@ -119,6 +143,13 @@ class PaneSink implements Sink {
       this.lastPid = ready.info.pid;
       const mismatch = shellMismatch(ready.info, this.agent.command);
       if (mismatch) return this.wait(i, mismatch);
+      if (typing.gate) {
+        // Nothing is typed into a permission prompt, a modal or a rate-limit screen; under when-idle, nor into a busy agent.
+        const screen = await captureScreen(this.client, injector.paneId);
+        if (screen === undefined) return this.rewound(this.wait(i, 'pane dead/missing'));
+        const closed = typing.gate(screen);
+        if (closed) return this.wait(i, closed, GATE_RETRY_MS);
+      }
       const envelope = items[i]!.envelope;
       const result = await injector.inject(renderMessage(envelope, this.agent.template, multiline));
       if (result.status === 'failed') {
@@ -135,6 +166,8 @@ class PaneSink implements Sink {
         this.options.log(`tmux ${this.agent.name}: submits confirmed again, after ${this.unconfirmed.count} unconfirmed since ${new Date(this.unconfirmed.since).toISOString()}`);
         this.unconfirmed = undefined;
       }
+      // The agent took a turn's input: the next message waits until the gate sees it idle again.
+      if (typing.onePerTurn && i + 1 < items.length) return { delivered: i + 1, retryAfterMs: GATE_RETRY_MS };
     }
     this.lastWaiting = undefined;
     return { delivered: items.length };
@@ -146,9 +179,9 @@ class PaneSink implements Sink {
     const first = !this.unconfirmed;
     this.unconfirmed ??= { count: 0, since: Date.now() };
     this.unconfirmed.count++;
-    const key = this.agent.submit ?? 'Enter';
+    const key = this.options.typing?.submitKey ?? this.agent.submit ?? 'Enter';
     const spell = this.unconfirmed.count > 1 ? ` (${this.unconfirmed.count} unconfirmed since ${new Date(this.unconfirmed.since).toISOString()})` : '';
-    const waiting = `unconfirmed: ${id} still in the input line after ${presses} presses of ${key}${spell}`;
+    const waiting = `unconfirmed: ${id} not seen submitted after ${presses} presses of ${key}${spell}`;
     if (first) {
       this.options.log(`tmux ${this.agent.name}: ${waiting}`);
       if (!isDeliveryEvent(item)) {
@@ -204,23 +237,29 @@ class PaneSink implements Sink {
     if (!target) return undefined;
     const paneId = await resolvePaneId(this.client, target);
     if (!paneId) return undefined;
+    const typing = this.options.typing ?? {};
     this.injector = new PaneInjector({
       client: this.client,
       paneId,
-      submitKey: this.agent.submit,
-      submitDelayMs: this.agent.submit_delay,
+      submitKey: typing.submitKey ?? this.agent.submit,
+      submitDelayMs: typing.submitDelayMs ?? this.agent.submit_delay,
+      rescueKey: typing.rescueKey,
+      maxResubmits: typing.maxResubmits,
+      verifyWindowMs: typing.verifyWindowMs,
+      confirm: typing.confirm,
       owner: this.owner,
     });
     return this.injector;
   }
 
-  private wait(delivered: number, reason: string): DeliveryResult {
+  private wait(delivered: number, reason: string, retryAfterMs = RETRY_MS): DeliveryResult {
     if (reason !== this.lastWaiting) this.options.log(`tmux ${this.agent.name}: waiting (${reason})`);
     this.lastWaiting = reason;
     // A name target may point at another pane next time (the window was rebuilt).
     if (!/^%\d+$/.test(this.agent.tmux ?? '')) this.injector = undefined;
-    this.startPoll();
-    return { delivered, waiting: reason, retryAfterMs: RETRY_MS };
+    // A closed gate is the program's own state: asked again on the retry, not by the pane poll.
+    if (retryAfterMs === RETRY_MS) this.startPoll();
+    return { delivered, waiting: reason, retryAfterMs };
   }
 
   /** While the pane is away, look every second and wake the router as soon as it can be typed into. */

@@ -79,4 +79,27 @@ describe('bmad-bus hook', () => {
       cleanup();
     }
   });
+
+  test("status shows the state the agent's hooks report, and the supervisor's word on death first", async () => {
+    const { root, cleanup } = tempRoot();
+    try {
+      assert.equal((await cli(['--dir', root, 'agents', 'add', 'dev-1', '--profile', 'claude'])).code, 0);
+      const state = async () => {
+        const report = JSON.parse((await cli(['--dir', root, 'status', '--json'])).stdout) as { agents: Array<{ name: string; state?: string; state_source?: string; profile?: string }> };
+        return report.agents.find((a) => a.name === 'dev-1')!;
+      };
+      assert.equal((await state()).state, undefined, 'nothing known yet');
+      assert.equal((await state()).profile, 'claude');
+      await hook(root, ['Notification'], JSON.stringify({ hook_event_name: 'Notification', notification_type: 'permission_prompt' }));
+      assert.deepEqual([(await state()).state, (await state()).state_source], ['waiting_input', 'hook']);
+      assert.match((await cli(['--dir', root, 'status'])).stdout, /dev-1\s+-\s+inbox\s+-\s+waiting_input\s+0/);
+      // The supervisor marked it failed: a failed agent reports nothing any more.
+      const registry = JSON.parse(fs.readFileSync(path.join(root, 'state', 'agents.json'), 'utf8'));
+      registry.agents['dev-1'].status = 'failed';
+      fs.writeFileSync(path.join(root, 'state', 'agents.json'), JSON.stringify(registry));
+      assert.deepEqual([(await state()).state, (await state()).state_source], ['failed', 'supervisor']);
+    } finally {
+      cleanup();
+    }
+  });
 });

@@ -41,7 +41,7 @@ describe('delivery_unconfirmed does not feed itself', () => {
     const all = await events();
     assert.equal(all.length, 1, `exactly one event, got ${JSON.stringify(all)}`);
     assert.equal(all[0]!.body.event, 'delivery_unconfirmed');
-    assert.match(waiting, new RegExp(`^unconfirmed: ${all[0]!.id} still in the input line after 3 presses of Space`));
+    assert.match(waiting, new RegExp(`^unconfirmed: ${all[0]!.id} not seen submitted after 3 presses of Space`));
     // Nothing left to deliver, so nothing can grow: the message and its one event are all the router accepted.
     const s = await status();
     assert.equal(s.agents.find((a) => a.name === 'orchestrator')?.undelivered, 0);

@@ -1,0 +1,50 @@
+import type { Layout } from '../bus/layout.js';
+import type { AgentRecord } from '../bus/registry.js';
+import type { TypingRules } from '../tmux/pane-sink.js';
+import { readReportedState } from './agent-state-store.js';
+import type { AgentProfile } from './profile-types.js';
+import { readScreen, transcriptShows } from './screen-reader.js';
+
+/** A hook's "busy" older than this is not trusted to hold the queue (its Stop may never have run). */
+const BUSY_REPORT_TRUST_MS = 10 * 60_000;
+
+/**
+ * What a profile means for typing into an agent's pane:
+ * - the submit key, delay and line breaks (the agent record's own settings win);
+ * - `confirm`: submitted only when the input box is empty and the message
+ *   (or the CLI's collapsed-paste marker) shows in the transcript above it;
+ * - `gate`: never into a permission prompt, a modal or a rate-limit screen
+ *   (the screen's word or the agent's hooks'); under `when-idle`, not into a
+ *   busy or compacting agent either, and one message per turn.
+ * A profile without screen patterns (readline, shell) keeps the plain rule:
+ * the text left the cursor line.
+ */
+export function typingRulesFor(profile: AgentProfile, agent: AgentRecord, layout: Layout): TypingRules {
+  const policy = agent.policy ?? profile.default_policy;
+  const rules: TypingRules = {
+    submitKey: agent.submit ?? profile.submit_key,
+    submitDelayMs: agent.submit_delay ?? profile.submit_delay,
+    multiline: agent.multiline ?? profile.multiline,
+    rescueKey: profile.rescue_key,
+    maxResubmits: profile.rescue_attempts,
+    verifyWindowMs: profile.verify_ms,
+    onePerTurn: policy === 'when-idle',
+  };
+  if (!profile.screen) return rules;
+  rules.confirm = (before, after, text) => {
+    const now = readScreen(profile, after);
+    return now.input === '' && transcriptShows(profile, now, text, readScreen(profile, before));
+  };
+  rules.gate = (screen) => {
+    const reading = readScreen(profile, screen);
+    const reported = readReportedState(layout, agent.name);
+    const fresh = reported && Date.now() - Date.parse(reported.at) < BUSY_REPORT_TRUST_MS ? reported.state : undefined;
+    if (reading.state === 'waiting_input' || fresh === 'waiting_input') return 'the agent is asking its human (a permission prompt or question is on screen)';
+    if (reading.state === 'rate_limited' || fresh === 'rate_limited') return 'the agent is rate-limited';
+    if (policy !== 'when-idle') return undefined;
+    if (reading.state === 'busy' || reading.state === 'compacting' || fresh === 'busy' || fresh === 'compacting') return `the agent is ${fresh === 'compacting' || reading.state === 'compacting' ? 'compacting' : 'busy'} (policy when-idle)`;
+    if (reading.state === 'unknown') return 'no input box on screen yet (starting?)';
+    return undefined;
+  };
+  return rules;
+}
