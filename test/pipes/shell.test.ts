@@ -460,6 +460,7 @@ describe('examples', () => {
       return list.length === 0 ? 'none' : undefined;
     }, 3000, 'the demo\'s processes to end').catch(() => processesMentioning([root, socket]).join('\n'));
     assert.equal(left, 'none', 'no process of the demo outlives it (router, agents, tmux)');
+    assert.ok(!fs.existsSync(root), `${root} stays removed (a daemon outliving the demo would make it again)`);
   });
 
   test('examples/demo.sh without tmux skips the team part with a note and exits 0', async () => {
