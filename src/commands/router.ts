@@ -3,7 +3,7 @@ import { initRoot } from '../bus/root.js';
 import { runKeeper } from '../router/keeper.js';
 import { Router } from '../router/router.js';
 import { BIN } from '../router/daemon-control.js';
-import { readTeamState } from '../tmux/team-state.js';
+import { readTeamState } from '../team/team-state.js';
 import { rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export interface RouterCommandOptions extends GlobalOptions {

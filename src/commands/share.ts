@@ -9,7 +9,7 @@ import { renderTable } from '../bus/text-table.js';
 import { listKnowledge, normalizeTags, shareKnowledge, type KnowledgeRecord } from '../team/knowledge.js';
 import { loadTopology } from '../team/topology.js';
 import type { Topology } from '../team/topology-types.js';
-import { readTeamState } from '../tmux/team-state.js';
+import { readTeamState } from '../team/team-state.js';
 import { printJson, printLine, rootOf, type GlobalOptions } from './context.js';
 
 export interface ShareCommandOptions {

@@ -87,7 +87,7 @@ export async function collectStatus(layout: Layout, tmuxSocket?: string): Promis
 async function paneStatus(layout: Layout, socket: string | undefined, registry: ReturnType<typeof readRegistry>): Promise<{ rows: unknown[]; text: string } | undefined> {
   if (!Object.values(registry.agents).some((a) => a.tmux)) return undefined;
   try {
-    const { collectPaneStatus, renderPaneStatus } = await import('../tmux/pane-status.js');
+    const { collectPaneStatus, renderPaneStatus } = await import('../team/pane-status.js');
     const rows = await collectPaneStatus(layout, socket);
     return { rows, text: renderPaneStatus(rows) };
   } catch (error) {

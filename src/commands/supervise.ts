@@ -7,7 +7,7 @@ import { openRoot } from '../bus/root.js';
 import { BIN } from '../router/daemon-control.js';
 import { describeEvent, Supervisor } from '../team/supervisor.js';
 import { loadTopology } from '../team/topology.js';
-import { readTeamState } from '../tmux/team-state.js';
+import { readTeamState } from '../team/team-state.js';
 import { printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export interface SuperviseOptions extends GlobalOptions {

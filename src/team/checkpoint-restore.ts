@@ -10,7 +10,7 @@ import { readLiveRouterStatus } from '../router/router-status.js';
 import { TmuxClient } from '../tmux/client.js';
 import { runTmux, tryTmux } from '../tmux/plain.js';
 import { serverInstance } from '../tmux/server-instance.js';
-import { readTeamState, saveTeam, type TeamRecord } from '../tmux/team-state.js';
+import { readTeamState, saveTeam, type TeamRecord } from './team-state.js';
 import { readCheckpoint, type Checkpoint, type CheckpointPane, type CheckpointSession } from './checkpoint-model.js';
 import { endPaneProcesses, panesOf } from './pane-processes.js';
 import { startSession, startSplit, startWindow, type PaneStart, type TmuxRun } from './pane-start.js';

@@ -11,7 +11,7 @@ import { journalEnd } from '../journal/segments.js';
 import { BIN } from '../router/daemon-control.js';
 import { readLiveRouterStatus } from '../router/router-status.js';
 import { runTmux, tryTmux } from '../tmux/plain.js';
-import { readTeamState, type TeamRecord } from '../tmux/team-state.js';
+import { readTeamState, type TeamRecord } from './team-state.js';
 import {
   CHECKPOINT_KIND,
   CHECKPOINT_VERSION,

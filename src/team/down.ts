@@ -2,7 +2,7 @@ import { UnknownAgentError, UsageError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, removeAgent } from '../bus/registry.js';
 import { tryTmux } from '../tmux/plain.js';
-import { forgetTeam, readTeamState, type TeamRecord } from '../tmux/team-state.js';
+import { forgetTeam, readTeamState, type TeamRecord } from './team-state.js';
 import { endPaneProcesses, panesOf, type PaneProcess } from './pane-processes.js';
 
 export interface DownResult {

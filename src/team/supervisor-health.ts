@@ -1,6 +1,6 @@
 import type { AgentRecord } from '../bus/registry.js';
 import { resolvePaneId } from '../tmux/pane-info.js';
-import { readTeamState, type TeamRecord } from '../tmux/team-state.js';
+import { readTeamState, type TeamRecord } from './team-state.js';
 import { checkLimits, ProcessTreeSampler } from './proc-stats.js';
 import type { SupervisorContext } from './supervisor-context.js';
 import { liveness, paneHash, type Liveness } from './supervisor-panes.js';

@@ -1,6 +1,6 @@
 import { parseDuration } from '../bus/duration.js';
 import type { Layout } from '../bus/layout.js';
-import { readTeamState } from '../tmux/team-state.js';
+import { readTeamState } from './team-state.js';
 import { INTERVAL_ENV, type ResolvedSupervisorOptions, type SupervisorOptions } from './supervisor-types.js';
 
 /** The shortest pass interval: a smaller one would only keep tmux busy. */

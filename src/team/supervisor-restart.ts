@@ -1,5 +1,5 @@
 import type { AgentRecord } from '../bus/registry.js';
-import type { TeamRecord } from '../tmux/team-state.js';
+import type { TeamRecord } from './team-state.js';
 import type { PaneStart } from './pane-start.js';
 import { restorePromptOf, typeRestorePrompt } from './restore-prompt.js';
 import type { SupervisorContext } from './supervisor-context.js';

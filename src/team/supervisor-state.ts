@@ -1,7 +1,7 @@
 import type { Layout } from '../bus/layout.js';
 import type { Registry } from '../bus/registry.js';
 import { readStateFile, updateStateFile } from '../bus/state-file.js';
-import type { TeamState } from '../tmux/team-state.js';
+import type { TeamState } from './team-state.js';
 import type { AgentHealth } from './supervisor-types.js';
 
 /**

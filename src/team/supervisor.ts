@@ -4,7 +4,7 @@ import { readRegistry, type AgentRecord, type Registry } from '../bus/registry.j
 import { send } from '../client/send.js';
 import { TmuxClient, modeFromEnv } from '../tmux/client.js';
 import { serverInstance } from '../tmux/server-instance.js';
-import { readTeamState, type TeamRecord } from '../tmux/team-state.js';
+import { readTeamState, type TeamRecord } from './team-state.js';
 import { ReplyTimes } from './reply-times.js';
 import { SupervisorCheckpoints } from './supervisor-checkpoints.js';
 import type { SupervisorContext } from './supervisor-context.js';

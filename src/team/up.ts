@@ -5,7 +5,7 @@ import { TmuxClient } from '../tmux/client.js';
 import { HOLD_OPTION } from '../tmux/pane-info.js';
 import { runTmux, tryTmux } from '../tmux/plain.js';
 import { serverInstance } from '../tmux/server-instance.js';
-import { readTeamState, saveTeam, type TeamRecord } from '../tmux/team-state.js';
+import { readTeamState, saveTeam, type TeamRecord } from './team-state.js';
 import { layoutCommands } from './layouts.js';
 import {
   agentPaneStart, helperPaneStart, startSession, startSplit, startWindow, type BusContext, type PaneStart, type TmuxRun,

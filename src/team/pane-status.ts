@@ -2,8 +2,8 @@ import { formatAge } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord } from '../bus/registry.js';
 import { renderTable } from '../bus/text-table.js';
-import { findPane, listPanes } from './pane-list.js';
-import { tryTmux } from './plain.js';
+import { findPane, listPanes } from '../tmux/pane-list.js';
+import { tryTmux } from '../tmux/plain.js';
 import { readTeamState } from './team-state.js';
 
 /** One pane of a team, as `status` shows it. */
