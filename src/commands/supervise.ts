@@ -50,6 +50,8 @@ export async function superviseCommand(options: SuperviseOptions): Promise<void>
     process.once('SIGINT', () => stop('SIGINT'));
     // Started by a keeper: if the keeper goes, so does this supervisor.
     process.once('disconnect', () => stop());
+    // Stopped by itself (its bus root went away): nothing to wait for.
+    supervisor.once('closed', resolve);
   });
   if (!topology.supervisor.enabled) {
     // Stay up doing nothing, so a keeper does not restart us in a loop.
@@ -63,7 +65,8 @@ export async function superviseCommand(options: SuperviseOptions): Promise<void>
   await supervisor.start();
   process.stderr.write(`bmad-bus supervisor ready pid=${process.pid} topology=${file} interval=${supervisor.options.intervalMs}ms\n`);
   await finished;
-  await lock.release();
+  await lock.release().catch(() => undefined); // the lock went with a removed root
+  if (supervisor.rootLost) process.exitCode = 1;
   // Under a keeper the IPC channel would keep this process alive after shutdown.
   if (process.connected) process.disconnect();
 }

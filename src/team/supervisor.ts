@@ -1,3 +1,4 @@
+import { RootGuard } from '../router/root-guard.js';
 import { EventEmitter } from 'node:events';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry, type AgentRecord, type Registry } from '../bus/registry.js';
@@ -61,6 +62,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly scaling: SupervisorScaling;
   private readonly checkpoints: SupervisorCheckpoints;
   private readonly loggedOnce = new Set<string>();
+  private readonly root: RootGuard;
+  /** Set when the bus root went away: the supervisor stopped for it (`supervise` exits 1). */
+  rootLost = false;
   private readonly abort = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private pass: Promise<void> | undefined;
@@ -72,6 +76,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   constructor(layout: Layout, options: SupervisorOptions) {
     super();
     this.layout = layout;
+    this.root = new RootGuard(layout, (error) => {
+      this.rootLost = true;
+      this.fail('root', error);
+    });
     this.options = resolveSupervisorOptions(layout, options);
     this.client = new TmuxClient({ socket: this.options.socket, mode: modeFromEnv() });
     this.context = {
@@ -100,6 +108,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** One pass now (also what the timer runs); concurrent calls share the pass in progress. */
   runPass(): Promise<void> {
     if (this.closing) return Promise.resolve();
+    // A root removed (or replaced) under it is no longer its bus: one more pass would write state there, even make it again.
+    if (!this.root.stillOurs()) return this.close();
     this.pass ??= this.tick().finally(() => {
       this.pass = undefined;
       this.ticks++;
