@@ -13,13 +13,17 @@ import type { AgentProfile, ScreenPatterns } from './profile-types.js';
  */
 
 /** Rate-limit and usage-limit wording the CLIs share. */
-const RATE_LIMITED = ['\\b429\\b', 'rate[ -]?limit', 'usage limit', 'quota exceeded', 'too many requests', 'limit reached'];
+const RATE_LIMITED = ['\\b429\\b', 'rate[ -]?limit', 'usage limit', 'quota exceeded', 'too many requests', 'limit reached', 'api error.*retrying', 'retrying in \\d+s'];
 
 const CLAUDE_SCREEN: ScreenPatterns = {
   input: '^\\s*[│|]?\\s*[>❯]\\s?(.*?)\\s*[│|]?\\s*$',
   placeholder: ['^Try "[^"]*"$'],
   busy: ['esc to interrupt', '^\\s*[✻✶✳✢✽·*]\\s+\\S+…'],
-  waiting_input: ['do you want to proceed\\?', 'do you want to (make this edit|create|allow)', '^\\s*❯\\s*1\\.\\s*yes', 'waiting for (your|user) (input|confirmation)'],
+  waiting_input: [
+    'do you want to proceed\\?', 'do you want to (make this edit|create|allow)', '^\\s*❯\\s*1\\.\\s*yes', 'waiting for (your|user) (input|confirmation)',
+    // A modal: its keys line (`Enter to stay in auto mode · … · Esc to cancel`).
+    '·\\s*esc to cancel\\s*$', '^\\s*enter to (confirm|select|stay|continue)',
+  ],
   rate_limited: RATE_LIMITED,
   compacting: ['compacting conversation'],
   pasted: ['\\[Pasted text #\\d+(?: \\+\\d+ lines)?\\]'],
@@ -39,17 +43,23 @@ const GEMINI_SCREEN: ScreenPatterns = {
   input: '^\\s*│?\\s*[>*!]\\s+(.*?)\\s*│?\\s*$',
   placeholder: ['^Type your message or @path/to/file$'],
   busy: ['esc to cancel', '^\\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]'],
-  waiting_input: ['allow execution', 'apply this change\\?', 'do you want to proceed\\?', 'waiting for user confirmation', '●\\s*1\\.\\s*(yes|allow)'],
+  waiting_input: [
+    'allow execution', 'apply this change\\?', 'do you want to proceed\\?', 'waiting for user confirmation', '[●›]\\s*1\\.\\s*(yes|allow)',
+  ],
   rate_limited: RATE_LIMITED,
   compacting: ['compress(ing)? (chat|context|history)'],
   pasted: ['\\[Pasted Text: \\d+ (chars|lines)\\]'],
 };
 
+/** Qwen Code draws Gemini CLI's screen, with its own collapsed-paste marker. */
+const QWEN_SCREEN: ScreenPatterns = { ...GEMINI_SCREEN, pasted: [...GEMINI_SCREEN.pasted, '\\[Pasted Content \\d+ chars\\]'] };
+
 const OPENCODE_SCREEN: ScreenPatterns = {
-  input: '^\\s*[┃│]\\s*(.*?)\\s*[┃│]?\\s*$',
-  placeholder: ['^Ask anything.*$', '^Type a message.*$'],
+  input: '^\\s*┃\\s*(.*?)\\s*$',
+  input_anchor: '^\\s*┃\\s+\\S+ · ',
+  placeholder: ['^Ask anything…?.*$', '^Type a message.*$'],
   busy: ['esc (to )?interrupt', 'working'],
-  waiting_input: ['permission required', 'allow (once|always)', 'do you want to'],
+  waiting_input: ['permission required', 'allow once\\s+allow always', 'do you want to'],
   rate_limited: RATE_LIMITED,
   compacting: ['compacting', 'summariz(e|ing) session'],
   pasted: ['\\[Pasted (text|content)[^\\]]*\\]', '\\[pasted ~?\\d+ lines\\]'],
@@ -70,7 +80,7 @@ export const BUILTIN_PROFILES: readonly AgentProfile[] = [
   { name: 'claude', description: 'Claude Code (Anthropic)', programs: ['claude'], ...AI_DEFAULTS, screen: CLAUDE_SCREEN, hooks: 'claude' },
   { name: 'codex', description: 'Codex CLI (OpenAI)', programs: ['codex'], ...AI_DEFAULTS, screen: CODEX_SCREEN, hooks: 'codex' },
   { name: 'gemini', description: 'Gemini CLI (Google)', programs: ['gemini'], ...AI_DEFAULTS, screen: GEMINI_SCREEN, hooks: 'gemini' },
-  { name: 'qwen', description: 'Qwen Code (a Gemini CLI fork)', programs: ['qwen'], ...AI_DEFAULTS, screen: GEMINI_SCREEN, hooks: 'qwen' },
+  { name: 'qwen', description: 'Qwen Code (a Gemini CLI fork)', programs: ['qwen'], ...AI_DEFAULTS, screen: QWEN_SCREEN, hooks: 'qwen' },
   { name: 'opencode', description: 'opencode (sst)', programs: ['opencode'], ...AI_DEFAULTS, screen: OPENCODE_SCREEN },
   {
     name: 'readline', description: 'A line-editing program (one line per message, submitted with Enter)', programs: [],

@@ -19,6 +19,12 @@ export interface ScreenPatterns {
    * screen is the input row.
    */
   input: string;
+  /**
+   * For an input box with a status row inside it (opencode's `┃  Build ·
+   * model`): that row. The input is then the text of the matching rows just
+   * above it (up to 4), joined; without it, the last matching row.
+   */
+  input_anchor?: string;
   /** Text an empty input box shows as a hint (not input): `Type your message or @path/to/file`. */
   placeholder: string[];
   /** The agent is working on a turn: spinners, "esc to interrupt". */

@@ -15,6 +15,7 @@ const STATE_ROWS = 12;
 
 interface Compiled {
   input: RegExp;
+  anchor: RegExp | undefined;
   placeholder: RegExp[];
   busy: RegExp[];
   waiting_input: RegExp[];
@@ -31,6 +32,7 @@ function compile(screen: ScreenPatterns): Compiled {
     const list = (sources: string[]) => sources.map((s) => new RegExp(s, 'iu'));
     c = {
       input: new RegExp(screen.input, 'iu'),
+      anchor: screen.input_anchor ? new RegExp(screen.input_anchor, 'iu') : undefined,
       placeholder: list(screen.placeholder),
       busy: list(screen.busy),
       waiting_input: list(screen.waiting_input),
@@ -53,16 +55,11 @@ export function readScreen(profile: AgentProfile, screenText: string): ScreenRea
   const rows = screenText.replace(/\s+$/, '').split('\n');
   if (!profile.screen) return { state: 'unknown', input: undefined, transcript: rows };
   const c = compile(profile.screen);
-  let inputRow: number | undefined;
-  for (let i = rows.length - 1; i >= Math.max(0, rows.length - STATE_ROWS); i--) {
-    if (c.input.test(rows[i]!)) {
-      inputRow = i;
-      break;
-    }
-  }
+  const box = findInput(c, rows);
+  const inputRow = box?.row;
   const recent = rows.slice(Math.max(0, (inputRow ?? rows.length) - STATE_ROWS));
   const seen = (patterns: RegExp[]) => recent.some((row) => patterns.some((p) => p.test(row)));
-  const input = inputRow === undefined ? undefined : inputText(c, rows[inputRow]!);
+  const input = box?.text;
   const transcript = inputRow === undefined ? rows : rows.slice(0, inputRow);
   const state = seen(c.waiting_input) ? 'waiting_input'
     : seen(c.rate_limited) ? 'rate_limited'
@@ -73,9 +70,27 @@ export function readScreen(profile: AgentProfile, screenText: string): ScreenRea
   return { state, input, transcript };
 }
 
-function inputText(c: Compiled, row: string): string {
-  const text = (c.input.exec(row)?.[1] ?? '').trim();
-  return c.placeholder.some((p) => p.test(text)) ? '' : text;
+/** The input box among the bottom rows: its first row, and its text ('' when empty or showing the placeholder). */
+function findInput(c: Compiled, rows: string[]): { row: number; text: string } | undefined {
+  const low = Math.max(0, rows.length - STATE_ROWS);
+  const textOf = (row: string): string => {
+    // Zero-width characters some CLIs draw after the cursor are not input.
+    const text = (c.input.exec(row)?.[1] ?? '').replace(/[\u200b-\u200d\ufeff]/g, '').trim();
+    return c.placeholder.some((p) => p.test(text)) ? '' : text;
+  };
+  if (c.anchor) {
+    // A box with a status row may sit mid-screen (opencode centres it while the session is empty): look everywhere.
+    for (let a = rows.length - 1; a >= 0; a--) {
+      if (!c.anchor.test(rows[a]!)) continue;
+      let top = a;
+      while (top > Math.max(0, a - 4) && c.input.test(rows[top - 1]!) && !c.anchor.test(rows[top - 1]!)) top--;
+      if (top === a) return undefined;
+      return { row: top, text: rows.slice(top, a).map(textOf).filter(Boolean).join(' ') };
+    }
+    return undefined;
+  }
+  for (let i = rows.length - 1; i >= low; i--) if (c.input.test(rows[i]!)) return { row: i, text: textOf(rows[i]!) };
+  return undefined;
 }
 
 /** Whether the transcript shows the message: a piece of its text, or a collapsed-paste marker that `before` did not have. */

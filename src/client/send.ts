@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { RoleTurns } from '../bus/role-turns.js';
+import type { RoleTurns } from '../bus/role-turns.js';
 import { AddressBook } from '../bus/address-book.js';
 import { BusError, errnoCode } from '../bus/errors.js';
 import { PIPE_BUF, createEnvelope, jsonBody, serialize, withRawBody, type Envelope } from '../bus/envelope.js';
@@ -172,7 +172,8 @@ async function appendDirectly(layout: Layout, envelopes: Envelope[], skipJournal
     let turns: RoleTurns | undefined;
     for (const envelope of envelopes) {
       if (envelope.rcpt !== undefined || !envelope.to.startsWith('role:')) continue;
-      const chosen = book.chooseForRole(envelope.to.slice('role:'.length), (turns ??= RoleTurns.load(layout)));
+      turns ??= (await import('../bus/role-turns.js')).RoleTurns.load(layout);
+      const chosen = book.chooseForRole(envelope.to.slice('role:'.length), turns);
       if (chosen) envelope.rcpt = chosen;
     }
     const writer = new JournalWriter(layout.journalDir);
