@@ -19,7 +19,8 @@ export type Mode =
   | { kind: 'fast'; text?: string }
   | { kind: 'slow'; seconds: number; text?: string }
   | { kind: 'tool'; command?: string }
-  | { kind: 'rate-limit' };
+  /** 429s; `daily` asks for a quota that is used up for the day rather than a per-minute limit. */
+  | { kind: 'rate-limit'; daily?: boolean };
 
 export interface LoggedRequest {
   at: number;
@@ -152,14 +153,14 @@ export class FakeModel {
     const mode: Mode = entry.side ? { kind: 'fast' } : this.mode;
     if (mode.kind === 'rate-limit') {
       entry.status = 429;
-      format.rateLimit(res);
+      format.rateLimit(res, mode.daily === true);
       return;
     }
     if (mode.kind === 'slow') await this.#sleep(mode.seconds * 1000, res);
     if (res.destroyed) return;
     let reply: Reply = { kind: 'text', text: entry.side ? sideText(entry.body) : (mode.kind === 'tool' ? undefined : mode.text) ?? 'OK from the fake model.' };
     const shell = mode.kind === 'tool' && !format.endsWithToolResult(entry.body) ? pickShellTool(tools) : undefined;
-    if (shell) reply = shellCall(shell, mode.kind === 'tool' && mode.command ? mode.command : 'touch bmad-fake-model-was-here', `call_fake_${this.requests.length}`);
+    if (shell) reply = shellCall(shell, mode.kind === 'tool' && mode.command ? mode.command : 'touch ../bmad-fake-model-was-here', `call_fake_${this.requests.length}`);
     else if (mode.kind === 'tool') reply = { kind: 'text', text: 'Done (fake model, after the tool call).' };
     format.reply(res, entry.body, reply, stream);
   }

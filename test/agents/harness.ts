@@ -46,6 +46,8 @@ export class AgentPane {
     try {
       pane.#spawn();
       await pane.waitFor((s) => PROFILES[name].ready(s), opts.readyTimeoutMs ?? 60_000, 'its input box');
+      // The box is drawn a moment before the CLI is done starting (banners, MCP, model lists).
+      await pane.waitStable(500, 5000);
       return pane;
     } catch (err) {
       await pane.close();
@@ -100,6 +102,19 @@ export class AgentPane {
       if (Date.now() > deadline) throw new Error(`${this.cli.name}: no ${what} after ${timeoutMs} ms; last screen:\n${screen}`);
       await sleep(200);
     }
+  }
+
+  /** Waits until two captures `quietMs` apart are equal (a spinner never is: then it gives up quietly at `timeoutMs`). */
+  async waitStable(quietMs = 500, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let last = this.screen();
+    while (Date.now() < deadline) {
+      await sleep(quietMs);
+      const now = this.screen();
+      if (now === last) return now;
+      last = now;
+    }
+    return last;
   }
 
   /** Pastes `text` as bmad-bus does: a private buffer, bracketed (-p), LF kept (-r), buffer deleted (-d). */

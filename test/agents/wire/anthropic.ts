@@ -52,6 +52,6 @@ export const anthropic: WireFormat = {
     res.end();
   },
   rateLimit(res: http.ServerResponse) {
-    sendJson(res, 429, { type: 'error', error: { type: 'rate_limit_error', message: 'Fake rate limit: this request would exceed your rate limit.' } }, { 'retry-after': '30', 'anthropic-ratelimit-requests-remaining': '0' });
+    sendJson(res, 429, { type: 'error', error: { type: 'rate_limit_error', message: 'Fake rate limit: this request would exceed your rate limit.' } }, { 'retry-after': '1', 'anthropic-ratelimit-requests-remaining': '0' });
   },
 };

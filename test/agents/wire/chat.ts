@@ -42,6 +42,6 @@ export const chat: WireFormat = {
     res.end();
   },
   rateLimit(res) {
-    sendJson(res, 429, { error: { message: 'Fake rate limit reached for requests. Please try again in 30s.', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '30' });
+    sendJson(res, 429, { error: { message: 'Fake rate limit reached for requests. Please try again in 1s.', type: 'rate_limit_error', code: 'rate_limit_exceeded', param: null } }, { 'retry-after': '1' });
   },
 };

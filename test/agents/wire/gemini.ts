@@ -41,7 +41,18 @@ export const gemini: WireFormat = {
     sseEvent(res, answer);
     res.end();
   },
-  rateLimit(res) {
-    sendJson(res, 429, { error: { code: 429, message: 'Fake quota exceeded: Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' } });
+  rateLimit(res, daily) {
+    // The shape the real API sends for a per-minute quota, so Gemini CLI takes it as retryable.
+    sendJson(res, 429, {
+      error: {
+        code: 429,
+        message: 'You exceeded your current quota (fake model). Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_requests, limit: 5. Please retry in 1s.',
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          { '@type': 'type.googleapis.com/google.rpc.QuotaFailure', violations: [{ quotaMetric: 'generativelanguage.googleapis.com/generate_content_requests', quotaId: daily ? 'GenerateRequestsPerDayPerProjectPerModel' : 'GenerateRequestsPerMinutePerProjectPerModel' }] },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' },
+        ],
+      },
+    });
   },
 };

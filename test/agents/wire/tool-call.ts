@@ -20,7 +20,13 @@ export function shellCall(tool: ToolDecl, command: string, id: string): Reply {
   const required = asArray(schema.required).map(String);
   const args: Record<string, unknown> = {};
   const commandKey = ['command', 'cmd', 'commands'].find((k) => k in props) ?? 'command';
+  // Codex runs commands in its sandbox unless the model asks to escalate, which needs approval.
+  if ('sandbox_permissions' in props) {
+    args.sandbox_permissions = 'require_escalated';
+    args.justification = 'The fake model wants to create a marker file outside the project.';
+  }
   for (const key of new Set([commandKey, ...required])) {
+    if (key in args) continue;
     const type = String(asObject(props[key]).type ?? 'string');
     if (key === commandKey) args[key] = type === 'array' ? ['bash', '-lc', command] : command;
     else if (type === 'string') args[key] = key === 'description' ? 'Create a marker file (fake model)' : 'fake';

@@ -21,8 +21,8 @@ export interface WireFormat {
   endsWithToolResult(body: unknown): boolean;
   /** Writes the whole answer, streamed when the request asked for a stream. */
   reply(res: http.ServerResponse, body: unknown, reply: Reply, stream: boolean): void;
-  /** Writes a 429 in this format's error shape. */
-  rateLimit(res: http.ServerResponse): void;
+  /** Writes a 429 in this format's error shape; `daily` makes it a quota that retrying cannot fix (Gemini tells them apart). */
+  rateLimit(res: http.ServerResponse, daily: boolean): void;
 }
 
 export type Json = Record<string, unknown>;
