@@ -1,0 +1,228 @@
+// A fake model server for the agent-CLI tests, on 127.0.0.1 only. It speaks enough of four wire
+// formats to drive Claude Code, Codex, Gemini CLI, Qwen Code and opencode, logs every request and
+// keeps the oracle of the tests: the distinct user turns the model received, in order.
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import zlib from 'node:zlib';
+import { anthropic } from './wire/anthropic.js';
+import { chat } from './wire/chat.js';
+import { gemini } from './wire/gemini.js';
+import { responses } from './wire/responses.js';
+import { sendJson } from './wire/sse.js';
+import { pickShellTool, shellCall } from './wire/tool-call.js';
+import { TurnLog } from './wire/turns.js';
+import { asObject, type Reply, type WireFormat } from './wire/types.js';
+
+/** How the model answers the CLI's main requests (side requests always get a quick text). */
+export type Mode =
+  | { kind: 'fast'; text?: string }
+  | { kind: 'slow'; seconds: number; text?: string }
+  | { kind: 'tool'; command?: string }
+  /** 429s; `daily` asks for a quota that is used up for the day rather than a per-minute limit. */
+  | { kind: 'rate-limit'; daily?: boolean };
+
+export interface LoggedRequest {
+  at: number;
+  method: string;
+  path: string;
+  format?: WireFormat['name'];
+  /** A request without tools: title generation, a quota probe, a next-speaker check. */
+  side: boolean;
+  body: unknown;
+  turns: string[];
+  fresh: string[];
+  status: number;
+}
+
+export interface FakeModelOptions {
+  mode?: Mode;
+  /** Appends each request as one JSON line, for looking at what a CLI sent. */
+  logPath?: string;
+}
+
+const ROUTES: [RegExp, WireFormat, boolean][] = [
+  [/\/messages(\?|$)/, anthropic, true],
+  [/\/responses(\?|$)/, responses, true],
+  [/\/chat\/completions(\?|$)/, chat, true],
+  [/:streamGenerateContent/, gemini, true],
+  [/:generateContent/, gemini, false],
+];
+
+export class FakeModel {
+  mode: Mode;
+  readonly requests: LoggedRequest[] = [];
+  readonly turnLog = new TurnLog();
+  readonly #server: http.Server;
+  readonly #sockets = new Set<net.Socket>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #logPath: string | undefined;
+  readonly #waiters = new Set<() => void>();
+  #closing: Promise<void> | undefined;
+  #port = 0;
+
+  constructor(options: FakeModelOptions = {}) {
+    this.mode = options.mode ?? { kind: 'fast' };
+    this.#logPath = options.logPath;
+    this.#server = http.createServer((req, res) => void this.#handle(req, res));
+    this.#server.on('connection', (s) => {
+      this.#sockets.add(s);
+      s.on('close', () => this.#sockets.delete(s));
+    });
+  }
+
+  /** Listens on a free port of 127.0.0.1. */
+  async start(): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.#port = (this.#server.address() as net.AddressInfo).port;
+    return this;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.#port}`;
+  }
+
+  get userTurns(): readonly string[] {
+    return this.turnLog.turns;
+  }
+
+  /** Resolves once `count` user turns arrived (or the time is up: then the caller's assertion tells). */
+  async waitForTurns(count: number, timeoutMs: number): Promise<readonly string[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.userTurns.length < count && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(done, Math.min(250, Math.max(0, deadline - Date.now())));
+        const waiters = this.#waiters;
+        function done() {
+          clearTimeout(t);
+          waiters.delete(done);
+          resolve();
+        }
+        waiters.add(done);
+      });
+    }
+    return this.userTurns;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      for (const t of this.#timers) clearTimeout(t);
+      this.#server.close(() => resolve());
+      for (const s of this.#sockets) s.destroy();
+    });
+    return this.#closing;
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const path = req.url ?? '/';
+    const entry: LoggedRequest = { at: Date.now(), method: req.method ?? 'GET', path, side: true, body: undefined, turns: [], fresh: [], status: 200 };
+    try {
+      entry.body = parseBody(await readBody(req), String(req.headers['content-encoding'] ?? ''));
+      const route = req.method === 'POST' ? ROUTES.find(([re]) => re.test(path)) : undefined;
+      if (route && !/count_tokens|:countTokens/.test(path)) {
+        await this.#answer(entry, route[1], route[2] && streamWanted(route[1], entry.body, path), res);
+      } else {
+        entry.status = answerHousekeeping(path, res);
+      }
+    } catch (err) {
+      entry.status = 500;
+      if (!res.headersSent) sendJson(res, 500, { error: { message: `fake model: ${String(err)}` } });
+      else res.destroy();
+    } finally {
+      this.requests.push(entry);
+      if (this.#logPath) fs.appendFileSync(this.#logPath, JSON.stringify(entry) + '\n');
+      for (const w of [...this.#waiters]) w();
+    }
+  }
+
+  async #answer(entry: LoggedRequest, format: WireFormat, stream: boolean, res: http.ServerResponse): Promise<void> {
+    const tools = format.tools(entry.body);
+    entry.format = format.name;
+    entry.side = tools.length === 0;
+    if (!entry.side) {
+      entry.turns = format.userTurns(entry.body);
+      entry.fresh = this.turnLog.add(entry.turns);
+    }
+    const mode: Mode = entry.side ? { kind: 'fast' } : this.mode;
+    if (mode.kind === 'rate-limit') {
+      entry.status = 429;
+      format.rateLimit(res, mode.daily === true);
+      return;
+    }
+    if (mode.kind === 'slow') await this.#sleep(mode.seconds * 1000, res);
+    if (res.destroyed) return;
+    let reply: Reply = { kind: 'text', text: entry.side ? sideText(entry.body) : (mode.kind === 'tool' ? undefined : mode.text) ?? 'OK from the fake model.' };
+    const shell = mode.kind === 'tool' && !format.endsWithToolResult(entry.body) ? pickShellTool(tools) : undefined;
+    if (shell) reply = shellCall(shell, mode.kind === 'tool' && mode.command ? mode.command : 'touch ../bmad-fake-model-was-here', `call_fake_${this.requests.length}`);
+    else if (mode.kind === 'tool') reply = { kind: 'text', text: 'Done (fake model, after the tool call).' };
+    format.reply(res, entry.body, reply, stream);
+  }
+
+  // A slow answer ends early when the CLI gives up (Esc) or the server closes.
+  #sleep(ms: number, res: http.ServerResponse): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(finish, ms);
+      this.#timers.add(t);
+      res.once('close', finish);
+      const timers = this.#timers;
+      function finish() {
+        clearTimeout(t);
+        timers.delete(t);
+        resolve();
+      }
+    });
+  }
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(raw: Buffer, encoding: string): unknown {
+  if (raw.length === 0) return undefined;
+  let bytes = raw;
+  if (encoding === 'gzip') bytes = zlib.gunzipSync(raw);
+  else if (encoding === 'br') bytes = zlib.brotliDecompressSync(raw);
+  else if (encoding === 'deflate') bytes = zlib.inflateSync(raw);
+  const text = bytes.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function streamWanted(format: WireFormat, body: unknown, path: string): boolean {
+  if (format.name === 'gemini' || format.name === 'responses') return true;
+  return asObject(body).stream === true || /alt=sse/.test(path);
+}
+
+// Side calls that expect JSON (Gemini's and Qwen's next-speaker check) get JSON that says "the user".
+function sideText(body: unknown): string {
+  const b = asObject(body);
+  const wantsJson = asObject(b.generationConfig).responseMimeType === 'application/json' || asObject(b.response_format).type !== undefined || asObject(b.config).responseMimeType === 'application/json';
+  return wantsJson ? JSON.stringify({ reasoning: 'The fake model has finished its turn.', next_speaker: 'user' }) : 'Fake title';
+}
+
+// Start-up calls: model lists, token counts, anything else. Minimal valid JSON keeps CLIs going.
+function answerHousekeeping(path: string, res: http.ServerResponse): number {
+  if (/count_tokens/.test(path)) return sendJson(res, 200, { input_tokens: 10 }), 200;
+  if (/:countTokens/.test(path)) return sendJson(res, 200, { totalTokens: 10 }), 200;
+  if (/\/models(\?|$)/.test(path)) {
+    return sendJson(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'fake' }], models: [{ name: 'models/fake-model', displayName: 'Fake', supportedGenerationMethods: ['generateContent'] }] }), 200;
+  }
+  sendJson(res, 404, { error: { message: `fake model: nothing at ${path}` } });
+  return 404;
+}
