@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { ProfileSet } from '../../src/agents/profiles.js';
+import { readScreen, transcriptShows } from '../../src/agents/screen-reader.js';
+import { REPO } from '../helpers/bus.js';
+
+/**
+ * The built-in profiles read the screens captured from each real CLI at its
+ * pinned version (test/agents/screens/<cli>-<version>/<state>.txt, made by
+ * test/agents/capture-screens.ts). A CLI that changes its screen in a new
+ * version shows up here first, when its fixtures are captured again.
+ */
+const SCREENS = path.join(REPO, 'test', 'agents', 'screens');
+const EXPECTED: Record<string, { state: string; input?: RegExp }> = {
+  idle: { state: 'idle', input: /^$/ },
+  typed: { state: 'idle', input: /^Summarise the README in one sentence\.$/ },
+  busy: { state: 'busy' },
+  permission: { state: 'waiting_input' },
+  modal: { state: 'waiting_input' },
+  'rate-limited': { state: 'rate_limited' },
+  pasted: { state: 'idle', input: /^\[Pasted/ },
+};
+
+describe('screen recognisers on the real CLIs\' captured screens', () => {
+  const profiles = new ProfileSet();
+  const dirs = fs.existsSync(SCREENS) ? fs.readdirSync(SCREENS).sort() : [];
+  test('there are fixtures for all five CLIs', () => {
+    assert.deepEqual(dirs.map((d) => d.replace(/-[\d.]+$/, '')), ['claude', 'codex', 'gemini', 'opencode', 'qwen']);
+  });
+  for (const dir of dirs) {
+    const profile = profiles.get(dir.replace(/-[\d.]+$/, ''))!;
+    test(`${dir}: every captured state is read as that state`, () => {
+      const files = fs.readdirSync(path.join(SCREENS, dir)).filter((f) => f.endsWith('.txt'));
+      assert.ok(files.length >= 6, `${dir} has its six screens`);
+      for (const file of files) {
+        const name = file.replace(/\.txt$/, '');
+        const expected = EXPECTED[name];
+        assert.ok(expected, `a known state name: ${file}`);
+        const reading = readScreen(profile, fs.readFileSync(path.join(SCREENS, dir, file), 'utf8'));
+        assert.equal(reading.state, expected.state, `${dir}/${file}`);
+        if (expected.input) assert.match(reading.input ?? '(no input box)', expected.input, `${dir}/${file}: the input box`);
+      }
+    });
+  }
+
+  test('a submission shows: the box empty and the message (or a new collapsed marker) in the transcript', () => {
+    const claude = profiles.get('claude')!;
+    const typed = readScreen(claude, '❯ earlier message\n──────\n❯ run the tests\n──────\n  ? for shortcuts');
+    assert.equal(typed.input, 'run the tests');
+    const after = readScreen(claude, '❯ earlier message\n❯ run the tests\n✻ Thinking… (esc to interrupt)\n──────\n❯ \n──────');
+    assert.equal(after.input, '');
+    assert.equal(after.state, 'busy');
+    assert.ok(transcriptShows(claude, after, 'run the tests'));
+    assert.ok(!transcriptShows(claude, after, 'something never typed'));
+    const pastedBefore = readScreen(claude, '──────\n❯ [Pasted text #1 +19 lines]\n──────');
+    const pastedAfter = readScreen(claude, '❯ [Pasted text #1 +19 lines]\n──────\n❯ \n──────');
+    assert.ok(transcriptShows(claude, pastedAfter, 'x'.repeat(3000), pastedBefore), 'the marker moved up into the transcript');
+  });
+});
