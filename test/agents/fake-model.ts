@@ -12,7 +12,7 @@ import { responses } from './wire/responses.js';
 import { sendJson } from './wire/sse.js';
 import { pickShellTool, shellCall } from './wire/tool-call.js';
 import { TurnLog } from './wire/turns.js';
-import { asObject, type Reply, type WireFormat } from './wire/types.js';
+import { asObject, type Reply, type ToolDecl, type WireFormat } from './wire/types.js';
 
 /** How the model answers the CLI's main requests (side requests always get a quick text). */
 export type Mode =
@@ -40,6 +40,9 @@ export interface FakeModelOptions {
   /** Appends each request as one JSON line, for looking at what a CLI sent. */
   logPath?: string;
 }
+
+// Outside the project, so that every CLI asks before running it (inside, several just run it).
+const DEFAULT_TOOL_COMMAND = 'touch ../bmad-fake-model-was-here';
 
 const ROUTES: [RegExp, WireFormat, boolean][] = [
   [/\/messages(\?|$)/, anthropic, true],
@@ -158,11 +161,16 @@ export class FakeModel {
     }
     if (mode.kind === 'slow') await this.#sleep(mode.seconds * 1000, res);
     if (res.destroyed) return;
-    let reply: Reply = { kind: 'text', text: entry.side ? sideText(entry.body) : (mode.kind === 'tool' ? undefined : mode.text) ?? 'OK from the fake model.' };
-    const shell = mode.kind === 'tool' && !format.endsWithToolResult(entry.body) ? pickShellTool(tools) : undefined;
-    if (shell) reply = shellCall(shell, mode.kind === 'tool' && mode.command ? mode.command : 'touch ../bmad-fake-model-was-here', `call_fake_${this.requests.length}`);
-    else if (mode.kind === 'tool') reply = { kind: 'text', text: 'Done (fake model, after the tool call).' };
-    format.reply(res, entry.body, reply, stream);
+    format.reply(res, entry.body, this.#replyFor(entry, format, tools, mode), stream);
+  }
+
+  #replyFor(entry: LoggedRequest, format: WireFormat, tools: ToolDecl[], mode: Mode): Reply {
+    if (entry.side) return { kind: 'text', text: sideText(entry.body) };
+    if (mode.kind !== 'tool') return { kind: 'text', text: (mode.kind === 'rate-limit' ? undefined : mode.text) ?? 'OK from the fake model.' };
+    // Once the CLI sends the tool's result (run or refused), the turn ends with a text.
+    const shell = format.endsWithToolResult(entry.body) ? undefined : pickShellTool(tools);
+    if (!shell) return { kind: 'text', text: 'Done (fake model, after the tool call).' };
+    return shellCall(shell, mode.command ?? DEFAULT_TOOL_COMMAND, `call_fake_${this.requests.length}`);
   }
 
   // A slow answer ends early when the CLI gives up (Esc) or the server closes.

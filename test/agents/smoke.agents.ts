@@ -1,7 +1,8 @@
 // Smoke test of the real agent CLIs (npm run test:agents, not npm test): each installed CLI is
 // started offline against the fake model, one message is pasted and submitted 300 ms later, and
 // the fake model must have received exactly that one user turn. A CLI that is not installed is
-// skipped with the reason; one that is installed and fails, fails.
+// skipped with the reason; one that is installed and fails, fails. BMAD_AGENTS_LATEST=1 tests the
+// newest versions that `install-agents.mjs --latest` installed.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, test } from 'node:test';
@@ -29,7 +30,10 @@ after(() => {
   for (const r of [head, ...rows]) console.log(cols.map((k) => String(r[k]).padEnd(width(k))).join('  '));
 });
 
-for (const cli of CLIS) {
+// BMAD_AGENTS_ONLY=qwen,codex runs a few.
+const only = process.env.BMAD_AGENTS_ONLY?.split(',');
+
+for (const cli of CLIS.filter((c) => !only || only.includes(c))) {
   const found = findCli(cli);
   if (typeof found === 'string') rows.push({ cli, version: '-', result: 'skipped', turns: found, startMs: '-', arriveMs: '-', pids: '-' });
   test(`${cli}: a pasted message submitted after 300 ms arrives as exactly one user turn`, { skip: typeof found === 'string' ? found : false, timeout: 240_000 }, async () => {
