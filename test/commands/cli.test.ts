@@ -286,7 +286,7 @@ describe('start / status / stop', () => {
     const text = await ok(root, ['status']);
     assert.match(text, new RegExp(`^bus       ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\nrouter    running  pid ${pids[1]} \\(keeper ${pids[0]}\\)`));
     assert.match(text, /\nmessages  accepted 4  delivered 3  dead-lettered 1  held 0\n/);
-    assert.match(text, /\ndev-2\s+-\s+inbox\s+-\s+1\s+no reader on the inbox\n/);
+    assert.match(text, /\ndev-2\s+-\s+inbox\s+-\s+-\s+1\s+no reader on the inbox\n/);
   });
 
   test('stop ends both processes; status then says not running', async () => {
