@@ -25,7 +25,8 @@ export function typingRulesFor(profile: AgentProfile, agent: AgentRecord, layout
     submitKey: agent.submit ?? profile.submit_key,
     submitDelayMs: agent.submit_delay ?? profile.submit_delay,
     multiline: agent.multiline ?? profile.multiline,
-    rescueKey: profile.rescue_key,
+    // A submit key the agent's record sets is its rescue key too: a wrong one must end unconfirmed, not be saved by the profile's.
+    rescueKey: agent.submit ?? profile.rescue_key,
     maxResubmits: profile.rescue_attempts,
     verifyWindowMs: profile.verify_ms,
     onePerTurn: policy === 'when-idle',
