@@ -78,3 +78,39 @@ for (const name of CLIS) {
     }
   });
 }
+
+for (const name of CLIS) {
+  const found = findCli(name);
+  test(`${name}: a wrong submit key (an override) ends in delivery_unconfirmed, never silence`, { skip: typeof found === 'string' ? found : false, timeout: 300_000 }, async () => {
+    const model = await new FakeModel().start();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `bmad-wrongkey-${name}-`));
+    const root = path.join(tmp, 'bus');
+    let pane: AgentPane | undefined;
+    let router: RunningRouter | undefined;
+    try {
+      pane = await AgentPane.start(name, { url: model.url, readyTimeoutMs: 120_000 });
+      const base = ['--dir', root, '--tmux-socket', pane.socket];
+      assert.equal((await cli(['init', ...base])).code, 0);
+      // Space types a space into the input box: it never submits.
+      const added = await cli(['agents', 'add', `${name}-1`, '--tmux', 'agent:0.0', '--deliver', 'tmux', '--profile', name, '--submit', 'Space', ...base]);
+      assert.equal(added.code, 0, added.stderr);
+      router = await startRouter(root, ['--tmux-socket', pane.socket]);
+      const sent = JSON.parse((await cli(['send', `${name}-1`, 'this must not pass for delivered', '--from', 'lead', '--json', ...base])).stdout) as Envelope;
+      const deadline = Date.now() + 60_000;
+      let event: Envelope | undefined;
+      while (!event && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        event = (await cli(['tail', '--no-follow', '--json', '--type', 'event', ...base])).stdout.split('\n').filter(Boolean)
+          .map((l) => JSON.parse(l) as Envelope).find((e) => (e.body as { event?: string; id?: string })?.event === 'delivery_unconfirmed');
+      }
+      assert.ok(event, `${name}: a delivery_unconfirmed event; screen:\n${pane.screen()}`);
+      assert.equal((event.body as { id: string }).id, sent.id);
+      assert.deepEqual(model.userTurns, [], 'the model got no turn');
+    } finally {
+      await router?.stop();
+      await pane?.close();
+      await model.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+}
