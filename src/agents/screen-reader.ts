@@ -21,7 +21,8 @@ interface Compiled {
   waiting_input: RegExp[];
   rate_limited: RegExp[];
   compacting: RegExp[];
-  pasted: RegExp[];
+  /** Every collapsed-paste marker at once, global: to count them in a transcript. */
+  pastedAll: RegExp;
 }
 
 const compiledCache = new WeakMap<ScreenPatterns, Compiled>();
@@ -38,7 +39,7 @@ function compile(screen: ScreenPatterns): Compiled {
       waiting_input: list(screen.waiting_input),
       rate_limited: list(screen.rate_limited),
       compacting: list(screen.compacting),
-      pasted: list(screen.pasted),
+      pastedAll: new RegExp(screen.pasted.join('|') || '(?!)', 'giu'),
     };
     compiledCache.set(screen, c);
   }
@@ -100,7 +101,8 @@ export function transcriptShows(profile: AgentProfile, reading: ScreenReading, t
   const needle = snippetOf(text);
   if (needle && haystack.includes(needle)) return true;
   if (!profile.screen) return false;
-  const markers = (r: ScreenReading | undefined) => (r ? flat(r.transcript).match(new RegExp(profile.screen!.pasted.join('|') || '(?!)', 'giu')) ?? [] : []);
+  const { pastedAll } = compile(profile.screen);
+  const markers = (r: ScreenReading | undefined) => (r ? flat(r.transcript).match(pastedAll) ?? [] : []);
   return markers(reading).length > markers(before).length;
 }
 
