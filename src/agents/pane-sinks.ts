@@ -1,9 +1,16 @@
-import type { PaneSinkFactory, Sink } from '../bus/delivery.js';
+import type { DeliveryItem, DeliveryResult, PaneSinkContext, PaneSinkFactory, Sink } from '../bus/delivery.js';
 import { appendTrail } from '../bus/delivery-trail.js';
+import type { AgentRecord } from '../bus/registry.js';
 import type { PaneDeliveryStep } from '../tmux/pane-sink.js';
+import { programsInTree } from './pane-programs.js';
 import { loadProfileSet } from './profile-store.js';
+import { AUTO_PROFILE, type ProfileSet } from './profiles.js';
+import type { AgentProfile } from './profile-types.js';
 import { ReceiptMatcher } from './receipt-matcher.js';
 import { typingRulesFor } from './typing-rules.js';
+
+/** How often `auto` looks at the pane's process tree again (the program may have been started or changed). */
+const DETECT_EVERY_MS = 2000;
 
 /**
  * The pane delivery every router built by bmad-bus uses (the CLI's `router`
@@ -14,9 +21,7 @@ import { typingRulesFor } from './typing-rules.js';
  * for it.
  */
 export const paneSinks: PaneSinkFactory = async (agent, context) => {
-  const profile = loadProfileSet(context.layout).resolve(agent.profile, agent.command);
   const { createPaneSink } = await import('../tmux/pane-sink.js');
-  const iso = (ms: number) => new Date(ms).toISOString();
   const receipts = new ReceiptMatcher(context.layout, agent.name, (id, receipt) => {
     try {
       appendTrail(context.layout, agent.name, { id, stage: 'received', at: receipt.at, detail: `${receipt.cli} hook` });
@@ -26,18 +31,84 @@ export const paneSinks: PaneSinkFactory = async (agent, context) => {
   });
   const report = (step: PaneDeliveryStep): void => {
     const { id, stage, at, presses, detail } = step;
-    appendTrail(context.layout, agent.name, { id, stage, at: iso(at), ...(presses !== undefined ? { presses } : {}), ...(detail ? { detail } : {}) });
+    appendTrail(context.layout, agent.name, { id, stage, at: new Date(at).toISOString(), ...(presses !== undefined ? { presses } : {}), ...(detail ? { detail } : {}) });
     if (stage === 'typed') receipts.expect(id, step.text, at);
   };
-  const sink = createPaneSink(agent, { ...context, typing: typingRulesFor(profile, agent, context.layout), report });
-  const withReceipts: Sink = {
-    kind: sink.kind,
-    deliver: (items) => sink.deliver(items),
-    onWake: (wake) => sink.onWake?.(wake),
-    close: async () => {
-      receipts.close();
-      await sink.close();
-    },
-  };
-  return withReceipts;
+  const make = (profile: AgentProfile): Sink => createPaneSink(agent, { ...context, typing: typingRulesFor(profile, agent, context.layout), report });
+  return new ProfiledPaneSink(agent, context, loadProfileSet(context.layout), make, () => receipts.close());
 };
+
+/**
+ * A pane sink typing by the agent's profile. Under `auto`, unless the agent's
+ * command names an AI CLI, the profile comes from the programs running in the
+ * pane (an agent registered with only `--tmux %3`, whose pane runs Claude
+ * Code, is typed into as Claude Code): looked at again every DETECT_EVERY_MS
+ * while messages flow, and the typing changes with the program.
+ */
+class ProfiledPaneSink implements Sink {
+  readonly kind = 'tmux' as const;
+  private sink: Sink;
+  private profile: AgentProfile;
+  private readonly byCommand: AgentProfile;
+  private readonly watchTree: boolean;
+  private detectedAt = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly agent: AgentRecord,
+    private readonly context: PaneSinkContext,
+    private readonly profiles: ProfileSet,
+    private readonly make: (profile: AgentProfile) => Sink,
+    private readonly onClose: () => void,
+  ) {
+    this.byCommand = profiles.resolve(agent.profile, agent.command);
+    this.watchTree = (agent.profile === undefined || agent.profile === AUTO_PROFILE) && !this.byCommand.ai;
+    this.profile = this.byCommand;
+    this.sink = make(this.profile);
+  }
+
+  onWake(wake: () => void): void {
+    this.wake = wake;
+    this.sink.onWake?.(wake);
+  }
+
+  async deliver(items: DeliveryItem[]): Promise<DeliveryResult> {
+    if (this.watchTree && Date.now() - this.detectedAt >= DETECT_EVERY_MS) {
+      this.detectedAt = Date.now();
+      const found = await this.detect();
+      if (found && found.name !== this.profile.name) {
+        this.context.log(`tmux ${this.agent.name}: profile auto: the pane runs ${found.name}, typing by its profile (was ${this.profile.name})`);
+        await this.sink.close();
+        this.profile = found;
+        this.sink = this.make(found);
+        if (this.wake) this.sink.onWake?.(this.wake);
+      }
+    }
+    return this.sink.deliver(items);
+  }
+
+  async close(): Promise<void> {
+    this.onClose();
+    await this.sink.close();
+  }
+
+  /** The profile the pane's process tree calls for; undefined when the pane cannot be read now (the sink will say why). */
+  private async detect(): Promise<AgentProfile | undefined> {
+    try {
+      const { acquireTmuxClient, releaseTmuxClient } = await import('../tmux/client.js');
+      const { readPaneInfo, resolvePaneId } = await import('../tmux/pane-info.js');
+      const client = acquireTmuxClient(this.agent.tmux_socket ?? this.context.socket);
+      try {
+        const paneId = this.agent.tmux ? await resolvePaneId(client, this.agent.tmux) : undefined;
+        const pid = paneId ? (await readPaneInfo(client, paneId))?.pid : undefined;
+        if (pid === undefined) return undefined;
+        return this.profiles.detectInTree(programsInTree(pid)) ?? this.byCommand;
+      } finally {
+        releaseTmuxClient(client);
+      }
+    } catch (error) {
+      this.context.log(`tmux ${this.agent.name}: profile auto: ${(error as Error).message}`);
+      return undefined;
+    }
+  }
+}
