@@ -2,9 +2,9 @@ import type { DeliveryItem, DeliveryResult, PaneSinkContext, PaneSinkFactory, Si
 import { appendTrail } from '../bus/delivery-trail.js';
 import type { AgentRecord } from '../bus/registry.js';
 import type { PaneDeliveryStep } from '../tmux/pane-sink.js';
-import { programsInTree } from './pane-programs.js';
+import { paneProfile, profileFromPane } from './pane-profile.js';
 import { loadProfileSet } from './profile-store.js';
-import { AUTO_PROFILE, type ProfileSet } from './profiles.js';
+import type { ProfileSet } from './profiles.js';
 import type { AgentProfile } from './profile-types.js';
 import { ReceiptMatcher } from './receipt-matcher.js';
 import { typingRulesFor } from './typing-rules.js';
@@ -49,7 +49,6 @@ class ProfiledPaneSink implements Sink {
   readonly kind = 'tmux' as const;
   private sink: Sink;
   private profile: AgentProfile;
-  private readonly byCommand: AgentProfile;
   private readonly watchTree: boolean;
   private detectedAt = 0;
   private wake: (() => void) | undefined;
@@ -61,9 +60,8 @@ class ProfiledPaneSink implements Sink {
     private readonly make: (profile: AgentProfile) => Sink,
     private readonly onClose: () => void,
   ) {
-    this.byCommand = profiles.resolve(agent.profile, agent.command);
-    this.watchTree = (agent.profile === undefined || agent.profile === AUTO_PROFILE) && !this.byCommand.ai;
-    this.profile = this.byCommand;
+    this.watchTree = profileFromPane(agent, profiles);
+    this.profile = paneProfile(agent, profiles, undefined);
     this.sink = make(this.profile);
   }
 
@@ -101,8 +99,7 @@ class ProfiledPaneSink implements Sink {
       try {
         const paneId = this.agent.tmux ? await resolvePaneId(client, this.agent.tmux) : undefined;
         const pid = paneId ? (await readPaneInfo(client, paneId))?.pid : undefined;
-        if (pid === undefined) return undefined;
-        return this.profiles.detectInTree(programsInTree(pid)) ?? this.byCommand;
+        return pid === undefined ? undefined : paneProfile(this.agent, this.profiles, pid);
       } finally {
         releaseTmuxClient(client);
       }

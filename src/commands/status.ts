@@ -1,5 +1,4 @@
-import { agentStateOf } from '../agents/agent-state.js';
-import { readReportedState } from '../agents/agent-state-store.js';
+import { currentAgentStates } from '../agents/screen-state.js';
 import type { AgentState } from '../agents/profile-types.js';
 import { formatDuration } from '../bus/human-format.js';
 import type { Layout } from '../bus/layout.js';
@@ -47,6 +46,7 @@ export async function collectStatus(layout: Layout, tmuxSocket?: string): Promis
   const router = readLiveRouterStatus(layout);
   const keeper = readLiveKeeperStatus(layout);
   const offline = router ? undefined : countUndelivered(layout, registry);
+  const states = await currentAgentStates(layout, Object.values(registry.agents), tmuxSocket);
   const report: StatusReport = {
     root: layout.root,
     router: {
@@ -65,13 +65,13 @@ export async function collectStatus(layout: Layout, tmuxSocket?: string): Promis
       .map((a) => {
         const live = router?.agents[a.name];
         const waiting = live ? Object.values(live.consumers).find((c) => c.waiting)?.waiting : undefined;
-        const known = agentStateOf(a, readReportedState(layout, a.name));
+        const { known, profile } = states.get(a.name) ?? {};
         return {
           name: a.name,
           ...(a.role ? { role: a.role } : {}),
           deliver: a.deliver,
           ...(a.tmux ? { tmux: a.tmux } : {}),
-          ...(a.profile ? { profile: a.profile } : {}),
+          ...(profile ? { profile } : {}),
           ...(a.status ? { status: a.status } : {}),
           ...(known ? { state: known.state, state_source: known.source } : {}),
           undelivered: live?.undelivered ?? offline?.[a.name] ?? 0,
@@ -116,8 +116,8 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
   else {
     printLine(
       renderTable(
-        ['AGENT', 'ROLE', 'DELIVER', 'STATUS', 'STATE', 'UNDELIVERED', 'WAITING'],
-        report.agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.status ?? '-', a.state ?? '-', String(a.undelivered), a.waiting ?? '']),
+        ['AGENT', 'ROLE', 'DELIVER', 'PROFILE', 'STATUS', 'STATE', 'UNDELIVERED', 'WAITING'],
+        report.agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.profile ?? (a.tmux ? 'auto' : '-'), a.status ?? '-', a.state ?? '-', String(a.undelivered), a.waiting ?? '']),
       ).join('\n'),
     );
   }
