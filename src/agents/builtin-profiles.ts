@@ -86,11 +86,11 @@ const AI_DEFAULTS = {
 } as const;
 
 export const BUILTIN_PROFILES: readonly AgentProfile[] = [
-  { name: 'claude', description: 'Claude Code (Anthropic)', programs: ['claude'], ...AI_DEFAULTS, screen: CLAUDE_SCREEN, hooks: 'claude' },
+  { name: 'claude', description: 'Claude Code (Anthropic)', programs: ['claude', 'claude-code'], ...AI_DEFAULTS, screen: CLAUDE_SCREEN, hooks: 'claude' },
   { name: 'codex', description: 'Codex CLI (OpenAI)', programs: ['codex'], ...AI_DEFAULTS, screen: CODEX_SCREEN, hooks: 'codex' },
-  { name: 'gemini', description: 'Gemini CLI (Google)', programs: ['gemini'], ...AI_DEFAULTS, screen: GEMINI_SCREEN, hooks: 'gemini' },
-  { name: 'qwen', description: 'Qwen Code (a Gemini CLI fork)', programs: ['qwen'], ...AI_DEFAULTS, screen: QWEN_SCREEN, hooks: 'qwen' },
-  { name: 'opencode', description: 'opencode (sst)', programs: ['opencode'], ...AI_DEFAULTS, screen: OPENCODE_SCREEN },
+  { name: 'gemini', description: 'Gemini CLI (Google)', programs: ['gemini', 'gemini-cli'], ...AI_DEFAULTS, screen: GEMINI_SCREEN, hooks: 'gemini' },
+  { name: 'qwen', description: 'Qwen Code (a Gemini CLI fork)', programs: ['qwen', 'qwen-code'], ...AI_DEFAULTS, screen: QWEN_SCREEN, hooks: 'qwen' },
+  { name: 'opencode', description: 'opencode (sst)', programs: ['opencode', 'opencode-ai'], ...AI_DEFAULTS, screen: OPENCODE_SCREEN },
   {
     name: 'readline', description: 'A line-editing program (one line per message, submitted with Enter)', programs: [],
     ai: false, submit_key: 'Enter', submit_delay: 40, multiline: 'join', rescue_key: 'Enter', rescue_attempts: 2, verify_ms: 400, default_policy: 'immediate',

@@ -39,10 +39,16 @@ function programNames(pid: number): string[] {
     // Gone since its stat was read: its comm is all there is.
   }
   const first = argv[0] ? path.basename(argv[0]) : undefined;
-  if (first) names.add(first);
+  if (first) names.add(first).add(first.replace(/\.exe$/, '')); // opencode's binary is opencode.exe on Linux too
   if (first && INTERPRETERS.has(first)) {
     const script = argv.slice(1).find((a) => !a.startsWith('-'));
-    if (script) names.add(path.basename(script));
+    if (script) {
+      // `…/bin/gemini`, `…/bundle/gemini.js`, or only its package says: `…/node_modules/@qwen-code/qwen-code/cli.js`.
+      names.add(path.basename(script)).add(path.basename(script).replace(/\.[cm]?js$/, ''));
+      const packages = [...script.matchAll(/node_modules\/(?:@[^/]+\/)?([^/]+)\//g)];
+      const owner = packages.at(-1)?.[1];
+      if (owner) names.add(owner);
+    }
   }
   return [...names];
 }

@@ -7,6 +7,30 @@ import { readScreen, transcriptShows } from './screen-reader.js';
 
 /** A hook's "busy" older than this is not trusted to hold the queue (its Stop may never have run). */
 const BUSY_REPORT_TRUST_MS = 10 * 60_000;
+/** With no hooks: how long an idle screen after a submission, with no busy seen, counts as the turn done (a turn quicker than the gate's look). */
+const QUIET_MS = 2000;
+/** With hooks: how long to wait for the hook's word that the turn ended before trusting the idle screen alone (a hook that failed). */
+const HOOK_QUIET_MS = 30_000;
+
+/**
+ * Whether the turn a submission started is over, from what the gate saw
+ * since: busy and then idle again, or idle all along for long enough. A CLI
+ * shows an idle input box for a moment after a submission (Gemini CLI runs
+ * its BeforeAgent hook first), and a message typed then is merged into the
+ * turn; so "idle" alone right after a submission is not "the turn is over".
+ */
+class TurnWatch {
+  private busyAt = 0;
+
+  sawBusy(): void {
+    this.busyAt = Date.now();
+  }
+
+  over(lastSubmit: number, hooked: boolean): boolean {
+    if (this.busyAt > lastSubmit) return true;
+    return Date.now() - lastSubmit >= (hooked ? HOOK_QUIET_MS : QUIET_MS);
+  }
+}
 
 /**
  * What a profile means for typing into an agent's pane:
@@ -18,7 +42,9 @@ const BUSY_REPORT_TRUST_MS = 10 * 60_000;
  *   message is typed again);
  * - `gate`: never into a permission prompt, a modal or a rate-limit screen
  *   (the screen's word or the agent's hooks'); under `when-idle`, not into a
- *   busy or compacting agent either, and one message per turn.
+ *   busy or compacting agent either, and one message per turn: after a
+ *   submission, the next waits until the turn is over (the hook says idle,
+ *   or the screen was busy and is idle again, or stayed idle long enough).
  * A profile without screen patterns (readline, shell) keeps the plain rule:
  * the text left the cursor line.
  */
@@ -45,15 +71,22 @@ export function typingRulesFor(profile: AgentProfile, agent: AgentRecord, layout
     if (now.input === undefined || now.state === 'waiting_input') return undefined;
     return now.input !== '';
   };
-  rules.gate = (screen) => {
+  const turn = new TurnWatch();
+  rules.gate = (screen, lastSubmit) => {
     const reading = readScreen(profile, screen);
     const reported = readReportedState(layout, agent.name);
     const fresh = reported && Date.now() - Date.parse(reported.at) < BUSY_REPORT_TRUST_MS ? reported.state : undefined;
     if (reading.state === 'waiting_input' || fresh === 'waiting_input') return 'the agent is asking its human (a permission prompt or question is on screen)';
     if (reading.state === 'rate_limited' || fresh === 'rate_limited') return 'the agent is rate-limited';
     if (policy !== 'when-idle') return undefined;
-    if (reading.state === 'busy' || reading.state === 'compacting' || fresh === 'busy' || fresh === 'compacting') return `the agent is ${fresh === 'compacting' || reading.state === 'compacting' ? 'compacting' : 'busy'} (policy when-idle)`;
+    if (reading.state === 'busy' || reading.state === 'compacting' || fresh === 'busy' || fresh === 'compacting') {
+      turn.sawBusy();
+      return `the agent is ${fresh === 'compacting' || reading.state === 'compacting' ? 'compacting' : 'busy'} (policy when-idle)`;
+    }
     if (reading.state === 'unknown') return 'no input box on screen yet (starting?)';
+    const hooked = reported !== undefined && Date.parse(reported.at) >= Date.parse(agent.registered);
+    const doneByHook = lastSubmit !== undefined && reported?.state === 'idle' && Date.parse(reported.at) > lastSubmit;
+    if (lastSubmit !== undefined && !doneByHook && !turn.over(lastSubmit, hooked)) return "waiting for the agent's turn to end (policy when-idle)";
     return undefined;
   };
   return rules;

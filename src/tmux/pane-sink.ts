@@ -20,8 +20,12 @@ export interface TypingRules {
   verifyWindowMs?: number;
   /** How a submission shows on the screen (see InjectorOptions.confirm). */
   confirm?: (before: string, after: string, text: string) => boolean;
-  /** Asked with the pane's screen before each message: a reason not to type now (busy, a permission prompt), or undefined. */
-  gate?: (screen: string) => string | undefined;
+  /**
+   * Asked with the pane's screen before each message: a reason not to type
+   * now (busy, a permission prompt), or undefined. `lastSubmit`: when this
+   * sink last submitted a message (ms since the epoch), if it did.
+   */
+  gate?: (screen: string, lastSubmit: number | undefined) => string | undefined;
   /** One message per turn of the agent: after each submission the batch stops, and goes on when the gate lets it. */
   onePerTurn?: boolean;
   /**
@@ -119,6 +123,8 @@ class PaneSink implements Sink {
   private unconfirmed: { count: number; since: number } | undefined;
   /** `pane|reason` of the refusal last reported: one event per pane, tag and server instance. */
   private refusedKey: string | undefined;
+  /** When the last message was submitted (confirmed or not): the gate waits for that turn to end. */
+  private lastSubmit: number | undefined;
   /** The message being typed again because its paste went nowhere, and how often it was. */
   private retyping: { offset: number; count: number } | undefined;
 
@@ -170,7 +176,7 @@ class PaneSink implements Sink {
         // Nothing is typed into a permission prompt, a modal or a rate-limit screen; under when-idle, nor into a busy agent.
         const screen = await captureScreen(this.client, injector.paneId);
         if (screen === undefined) return this.rewound(this.wait(i, 'pane dead/missing'));
-        const closed = typing.gate(screen);
+        const closed = typing.gate(screen, this.lastSubmit);
         if (closed) return this.wait(i, closed, GATE_RETRY_MS);
       }
       const item = items[i]!;
@@ -188,6 +194,7 @@ class PaneSink implements Sink {
         return this.wait(i, reason, GATE_RETRY_MS);
       }
       this.retyping = undefined;
+      this.lastSubmit = Date.now();
       this.remember(item.offset);
       if (result.status === 'unconfirmed') {
         step('unconfirmed');

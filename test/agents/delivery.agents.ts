@@ -107,6 +107,11 @@ async function withAgent(name: CliName, addArgs: string[], body: (run: Run) => P
         return JSON.parse(r.stdout) as MessageTrace;
       },
     });
+  } catch (error) {
+    // What the router did is the first thing to read when a case fails.
+    const log = path.join(root, 'log', 'router.log');
+    if (fs.existsSync(log)) console.error(`${name}: router log:\n${fs.readFileSync(log, 'utf8').split('\n').slice(-40).join('\n')}`);
+    throw error;
   } finally {
     await router?.stop();
     await pane?.close();

@@ -38,6 +38,20 @@ describe('profile auto by the process tree', () => {
     assert.equal(profiles.detectInTree(found)?.name, 'gemini');
   });
 
+  test('script paths: …/bundle/gemini.js, …/@qwen-code/qwen-code/cli.js, opencode.exe', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['node', '/x/node_modules/@google/gemini-cli/bundle/gemini.js', 'gemini'],
+      ['node', '/x/node_modules/@qwen-code/qwen-code/cli.js', 'qwen'],
+      ['node', '/x/node_modules/@openai/codex/bin/codex.js', 'codex'],
+    ];
+    for (const [argv0, script, want] of cases) {
+      const found = await tree(`exec -a ${argv0} tail -F ${script}`, (t) => t[0]?.includes(argv0) === true);
+      assert.equal(profiles.detectInTree(found)?.name, want, `${script}: ${JSON.stringify(found)}`);
+    }
+    const exe = await tree('exec -a /x/node_modules/opencode-ai/bin/opencode.exe sleep 30', (t) => t[0]?.includes('opencode.exe') === true);
+    assert.equal(profiles.detectInTree(exe)?.name, 'opencode');
+  });
+
   test('a bare shell is the shell profile; an unknown program is nobody’s', async () => {
     assert.equal(profiles.detectInTree(await tree('sleep 30; true', (t) => t.length >= 2))?.name, 'shell');
     assert.equal(profiles.detectInTree([['python3', 'agent.py']]), undefined);

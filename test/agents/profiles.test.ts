@@ -85,7 +85,7 @@ describe('bmad-bus profiles and agents add --profile', () => {
     const list = await cli(['profiles']);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^PROFILE\s+PROGRAMS\s+SUBMIT/);
-    assert.match(list.stdout, /\nclaude\s+claude\s+Enter\s+300ms\s+keep\s+when-idle\s+claude\s+Claude Code/);
+    assert.match(list.stdout, /\nclaude\s+claude,claude-code\s+Enter\s+300ms\s+keep\s+when-idle\s+claude\s+Claude Code/);
     const json = JSON.parse((await cli(['profiles', 'list', '--json'])).stdout) as Array<{ name: string }>;
     assert.equal(json.length, 7);
     const show = await cli(['profiles', 'show', 'gemini']);
