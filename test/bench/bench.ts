@@ -1,7 +1,10 @@
-// `npm run bench [-- --quick] [-- --json] [-- --only 1,2]`: bmad-bus and its
+// `npm run bench [-- --quick] [-- --json] [-- --only 1,2|agents|hook] [-- --agents claude,codex]`: bmad-bus and its
 // baselines measured in the same run on the same machine, printed as one
 // table (or one JSON object). Every row runs even when a baseline cannot:
 // the row then says why. Not run by `npm test`.
+// Row 8 (agent-delivery.ts) runs the real agent CLIs of test/agents when they are installed
+// (`node test/agents/install-agents.mjs`), else says so; BENCH_AGENTS_IDLE / BENCH_AGENTS_BURST
+// set its counts, BENCH_AGENTS (or --agents) its CLIs.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -15,6 +18,7 @@ import { segmentFileName } from '../../src/journal/segments.js';
 import { DEFAULT_SEGMENT_BYTES } from '../../src/journal/writer.js';
 import type { Command, Reply } from './worker.js';
 import { benchSendKeysSleep, benchTmuxFanout, benchTmuxInjection } from './tmux-injection.js';
+import { agentTable, benchAgentDelivery, benchHook, hookTable, installedClis, parseClis, percentiles, type CliBenchResult, type HookVariant } from './agent-delivery.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../../..');
@@ -25,13 +29,30 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const JSON_OUT = argv.includes('--json');
 const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
-const ONLY = onlyArg ? new Set(onlyArg.split(',').map(Number)) : undefined;
+/** Rows by number or name (`--only agents` is row 8: the real agent CLIs and `bmad-bus hook`). */
+const ROW_NAMES: Record<string, number> = { throughput: 1, latency: 2, durability: 3, tmux: 4, cli: 5, memory: 6, scale: 7, agents: 8, hook: 8 };
+const ONLY = onlyArg ? new Set(onlyArg.split(',').map((x) => ROW_NAMES[x.trim()] ?? Number(x))) : undefined;
+/** `--only hook`: row 8's `bmad-bus hook` figures without starting any agent CLI. */
+const onlyNames = onlyArg?.split(',').map((x) => x.trim()) ?? [];
+const HOOK_ONLY = onlyNames.includes('hook') && !onlyNames.includes('agents') && !onlyNames.includes('8');
+/** Which agent CLIs row 8 runs: `--agents claude,codex` or BENCH_AGENTS=claude,codex (default: all five). */
+const AGENTS_ARG = argv.find((a) => a.startsWith('--agents='))?.slice(9) ?? (argv.includes('--agents') ? argv[argv.indexOf('--agents') + 1] : undefined) ?? process.env.BENCH_AGENTS;
 /** Extra node flags for the router process (e.g. `--router-flags=--max-semi-space-size=32`). */
 const ROUTER_FLAGS = (argv.find((a) => a.startsWith('--router-flags='))?.slice(15) ?? '').split(' ').filter(Boolean);
 
 const CFG = QUICK
   ? { n: 20_000, rounds: 2, latSeconds: 1, halfSeconds: 0.5, latRounds: 1, memN: Number(process.env.BENCH_MEM_N ?? 100_000), scaleN: 20_000, journalN: 500_000, cliRuns: 5, bashN: 2000, tmuxMsgs: 60, fanoutEach: 5, sendKeys: 5, durN: 20_000, memVariants: 1 }
   : { n: 1_000_000, rounds: 3, latSeconds: 10, halfSeconds: 5, latRounds: 3, memN: 1_000_000, scaleN: 300_000, journalN: 10_000_000, cliRuns: 15, bashN: 20_000, tmuxMsgs: 300, fanoutEach: 30, sendKeys: 20, durN: 300_000, memVariants: 2 };
+/** Row 8: messages one at a time into an idle agent, messages in the burst into a 3 s model, runs per hook figure. */
+const AGENT_CFG = {
+  idle: Number(process.env.BENCH_AGENTS_IDLE ?? (QUICK ? 3 : 5)),
+  burst: Number(process.env.BENCH_AGENTS_BURST ?? (QUICK ? 3 : 5)),
+  slowSeconds: 3,
+  hookRuns: QUICK ? 5 : 15,
+};
+let agentResults: CliBenchResult[] | undefined;
+let hookResults: HookVariant[] | undefined;
+let agentsSkipped: string | undefined;
 
 // ---- results ------------------------------------------------------------
 
@@ -675,6 +696,64 @@ function writeJournal(dir: string, n: number): number {
   return offset;
 }
 
+async function row8(): Promise<void> {
+  const clis = parseClis(AGENTS_ARG);
+  hookResults = await benchHook(AGENT_CFG.hookRuns);
+  const node0 = hookResults[0]!;
+  for (const v of hookResults.slice(1)) {
+    const p = percentiles(v.ms);
+    log(`hook, ${v.name}: p50 ${p.p50?.toFixed(0)} ms, p95 ${p.p95?.toFixed(0)} ms, ${v.clean}/${v.ms.length} exit 0 and silent${v.note ? `, ${v.note}` : ''}`);
+    const s = stat(v.ms);
+    const n = stat(node0.ms);
+    figures.push({ row: 8, name: `\`bmad-bus hook UserPromptSubmit\` (JSON on stdin), ${v.name}`, unit: 'ms', value: s, baseline: { name: '`node -e 0`', value: n }, ratio: s.median / n.median, note: `p95 ${percentiles(v.ms).p95!.toFixed(0)} ms; ${v.clean}/${v.ms.length} exit 0, silent${v.note ? `; ${v.note}` : ''}` });
+  }
+  if (HOOK_ONLY) return;
+  const { found, missing } = installedClis(clis);
+  if (found.length === 0) {
+    agentsSkipped = `no agent CLI installed (${missing.map((m) => m.cli).join(', ')}): install them with \`node test/agents/install-agents.mjs\` (about 1 GB into ${missing[0]?.why.match(/no (\S+)\/[^/]+\/bmad-agent\.json/)?.[1] ?? '~/.cache/bmad-bus/agents'})`;
+    log(`agents: skipped: ${agentsSkipped}`);
+    figures.push({ row: 8, name: 'real agent CLIs: send → user turn, msgs/min at a 3 s model', unit: '', unavailable: agentsSkipped });
+    return;
+  }
+  for (const m of missing) log(`agents: ${m.cli} skipped: ${m.why}`);
+  log(`agents: ${found.join(', ')}; ${AGENT_CFG.idle} messages one at a time into the idle agent, a burst of ${AGENT_CFG.burst} into a ${AGENT_CFG.slowSeconds} s model, per method`);
+  agentResults = await benchAgentDelivery({ clis, latencySamples: AGENT_CFG.idle, burst: AGENT_CFG.burst, slowSeconds: AGENT_CFG.slowSeconds, log });
+  for (const c of agentResults) {
+    if (c.skipped) {
+      figures.push({ row: 8, name: `${c.cli}: agent delivery`, unit: '', unavailable: c.skipped });
+      continue;
+    }
+    const by = Object.fromEntries(c.methods.map((m) => [m.method, m]));
+    const bus = by['bmad-bus']!;
+    const old = by['readline']!;
+    const keys = by['send-keys']!;
+    const own = (m: typeof bus) => `${m.latencyOwn}/${m.latencySent}`;
+    const p95 = (m: typeof bus) => (m.latencyMs.length ? `${percentiles(m.latencyMs).p95!.toFixed(0)} ms` : '–');
+    const lat = (m: typeof bus) => (m.latencyMs.length ? stat(m.latencyMs) : undefined);
+    figures.push({
+      row: 8,
+      name: `${c.cli} ${c.version}: \`send\` → user turn at the model, idle agent (median = p50)`,
+      unit: 'ms',
+      ...(lat(bus) ? { value: lat(bus)! } : { unavailable: bus.error ?? `no message arrived as its own turn (${own(bus)})` }),
+      baseline: { name: 'old default (--profile readline)', ...(lat(old) ? { value: lat(old)! } : { unavailable: old.error ?? `no own turn (${own(old)})` }) },
+      ...(lat(bus) && lat(old) ? { ratio: lat(bus)!.median / lat(old)!.median } : {}),
+      note: `p95 ${p95(bus)}, ${own(bus)} own turns; readline p95 ${p95(old)}, ${own(old)} own turns; send-keys p50 ${lat(keys) ? `${percentiles(keys.latencyMs).p50!.toFixed(0)} ms` : '–'}, ${own(keys)} own turns`,
+    });
+    const burst = (m: typeof bus) => `${m.burstOwn}/${m.burstSent} own turns${m.burstInOrder ? '' : ' (out of order)'}, ${m.burstWrongTurns} other, ${m.burstLost} lost, in ${m.burstRequests} requests`;
+    // A method that lost messages has no rate: its lost messages would otherwise make it look fast.
+    const rate = (m: typeof bus) => m.burstSent > 0 && m.burstLost === 0 && !m.error;
+    figures.push({
+      row: 8,
+      name: `${c.cli} ${c.version}: messages per minute into a ${AGENT_CFG.slowSeconds} s-a-turn model (burst of ${AGENT_CFG.burst})`,
+      unit: 'msg/min',
+      ...(rate(bus) ? { value: stat([bus.perMinute]) } : { unavailable: bus.error ?? (bus.burstLost ? `${bus.burstLost}/${bus.burstSent} never reached the model` : 'not run') }),
+      baseline: { name: 'old default (--profile readline)', ...(rate(old) ? { value: stat([old.perMinute]) } : { unavailable: old.error ?? (old.burstLost ? `${old.burstLost}/${old.burstSent} never reached the model` : 'not run') }) },
+      ...(rate(bus) && rate(old) && old.perMinute > 0 ? { ratio: bus.perMinute / old.perMinute } : {}),
+      note: `${burst(bus)}; readline ${burst(old)}; send-keys ${rate(keys) ? `${keys.perMinute.toFixed(1)}/min` : 'no rate'}, ${burst(keys)}; unconfirmed events ${bus.unconfirmed ?? '–'} / readline ${old.unconfirmed ?? '–'}`,
+    });
+  }
+}
+
 // ---- output ------------------------------------------------------------------
 
 function fmtNum(x: number): string {
@@ -689,7 +768,7 @@ function fmtNum(x: number): string {
 
 function fmtStat(s: Stat | undefined, unit: string): string {
   if (!s) return '–';
-  const u = unit === 'msg/s' ? '/s' : ` ${unit}`;
+  const u = unit === 'msg/s' ? '/s' : unit === 'msg/min' ? '/min' : ` ${unit}`;
   return s.n > 1 && s.max !== s.min ? `${fmtNum(s.median)}${u} (${fmtNum(s.min)}–${fmtNum(s.max)})` : `${fmtNum(s.median)}${u}`;
 }
 
@@ -723,6 +802,7 @@ const ROWS: Array<[number, string, () => Promise<void>]> = [
   [5, 'CLI', row5],
   [6, 'memory', row6],
   [7, 'scale', row7],
+  [8, 'real agent CLIs and `bmad-bus hook`', row8],
 ];
 
 const started = Date.now();
@@ -742,9 +822,13 @@ for (const w of pool) w.close();
 pool = [];
 const seconds = (Date.now() - started) / 1000;
 if (JSON_OUT) {
-  console.log(JSON.stringify({ mode: QUICK ? 'quick' : 'full', node: process.version, cores: os.cpus().length, seconds, counts: CFG, figures, unavailable }, null, 2));
+  const agents = hookResults || agentResults || agentsSkipped ? { counts: AGENT_CFG, hook: hookResults, clis: agentResults, skipped: agentsSkipped } : undefined;
+  console.log(JSON.stringify({ mode: QUICK ? 'quick' : 'full', node: process.version, cores: os.cpus().length, seconds, counts: CFG, figures, unavailable, ...(agents ? { agents } : {}) }, null, 2));
 } else {
   printTable();
+  if (hookResults) console.log(`\n${hookTable(hookResults)}`);
+  if (agentResults) console.log(`\nReal agent CLIs, offline against the fake model, after one warm-up turn (${AGENT_CFG.idle} messages one at a time into an idle agent; then a burst of ${AGENT_CFG.burst} into a model that takes ${AGENT_CFG.slowSeconds} s a turn; "own turns": arrived as exactly their own user turn; "model requests": the requests that carried the burst's turns — fewer than own turns means the CLI queued them and the model answered them together):\n\n${agentTable(agentResults, AGENT_CFG)}`);
+  if (agentsSkipped) console.log(`\nReal agent CLIs skipped: ${agentsSkipped}`);
   console.log(`\n${QUICK ? 'quick' : 'full'} run, ${os.cpus().length} cores, node ${process.version}, ${seconds.toFixed(0)} s`);
 }
 killAll();
