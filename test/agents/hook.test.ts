@@ -60,6 +60,24 @@ describe('bmad-bus hook', () => {
     }
   });
 
+  test('as the CLIs call it (`hook --cli C EVENT`, the fast path past the command table): the same records; an unknown flag is skipped; --help still answers', async () => {
+    const { root, cleanup } = tempRoot();
+    try {
+      assert.equal((await cli(['--dir', root, 'init'])).code, 0);
+      const run = (args: string[], input = '') => cli(['hook', ...args], { input, env: { BMAD_AGENT: 'gem-1' } });
+      const done = await run(['--cli=gemini', 'BeforeAgent', '--dir', root, '--some-future-flag'], JSON.stringify({ hook_event_name: 'BeforeAgent', prompt: 'fast path' }));
+      assert.deepEqual([done.code, done.stdout, done.stderr], [0, '', '']);
+      const layout = new Layout(root);
+      assert.deepEqual(readReceipts(layout, 'gem-1').receipts.map((r) => [r.prompt, r.cli]), [['fast path', 'gemini']]);
+      assert.equal(readReportedState(layout, 'gem-1')?.state, 'busy');
+      const help = await run(['--help']);
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /Usage: bmad-bus hook/);
+    } finally {
+      cleanup();
+    }
+  });
+
   test('never fails the agent: no agent, no bus, bad JSON, a huge or endless stdin', async () => {
     const { root, cleanup } = tempRoot();
     const { dir, cleanup: cleanupDir } = tempDir();
