@@ -13,6 +13,20 @@ export function registerAgentCommands(program: Command): void {
     .action(async (event: string, payload: string | undefined, opts, cmd: Command) =>
       (await import('./hook.js')).hookCommand(event, payload, { ...cmd.optsWithGlobals(), ...opts }));
 
+  program
+    .command('mcp')
+    .description("serve the bus to an agent CLI as a Model Context Protocol server on stdin/stdout (tools: send_message, read_inbox, ack, list_agents, bus_status, task_*, share_knowledge, search_knowledge); `hooks install` registers it")
+    .option('--agent <name>', 'the agent it acts for: the sender of its messages, whose inbox it reads (default: $BMAD_AGENT)')
+    .addHelpText('after', `
+The agent CLI starts it and talks to it over stdio; nothing else may write to its stdout.
+It works with or without a running router, as \`send\` and \`read\` do. read_inbox reads from the
+agent's read position (state/read/<agent>.json, shared with \`bmad-bus read\`), which moves only
+when messages are acknowledged: a crash between a read and its ack delivers them again.
+
+Register it in Claude Code, Codex and Gemini CLI with \`bmad-bus hooks install\`, or by hand, e.g. .mcp.json:
+  {"mcpServers": {"bmad-bus": {"command": "bmad-bus", "args": ["mcp"], "env": {"BMAD_AGENT": "dev-1"}}}}`)
+    .action(async (opts, cmd: Command) => (await import('./mcp.js')).mcpCommand({ ...cmd.optsWithGlobals(), ...opts }));
+
   const hooks = program.command('hooks').description("the agent CLIs' hook settings that report turns and prompts to bmad-bus (`bmad-bus hook`)");
   const scoped = (command: Command): Command => command
     .option('--cli <cli>', 'only this CLI: claude, gemini, qwen or codex (default: all)')
