@@ -18,6 +18,10 @@ export interface StartOptions {
   url: string;
   /** How long to wait for the input box (first starts of Node CLIs can take a while). */
   readyTimeoutMs?: number;
+  /** More environment for the CLI (BMAD_AGENT, say). */
+  env?: Record<string, string>;
+  /** Runs after the CLI's fake HOME and project exist and before it starts: write config files there. */
+  prepare?: (launch: Launch) => void | Promise<void>;
 }
 
 export class AgentPane {
@@ -42,8 +46,11 @@ export class AgentPane {
   static async start(name: CliName, opts: StartOptions): Promise<AgentPane> {
     const cli = findCli(name);
     if (typeof cli === 'string') throw new Error(cli);
-    const pane = new AgentPane(cli, SETUPS[name](cli, { url: opts.url }));
+    const launch = SETUPS[name](cli, { url: opts.url });
+    Object.assign(launch.env, opts.env);
+    const pane = new AgentPane(cli, launch);
     try {
+      await opts.prepare?.(launch);
       pane.#spawn();
       await pane.waitFor((s) => PROFILES[name].ready(s), opts.readyTimeoutMs ?? 60_000, 'its input box');
       // The box is drawn a moment before the CLI is done starting (banners, MCP, model lists).
