@@ -22,6 +22,8 @@ export interface InboxReadOptions {
   waitMs?: number;
   /** Acknowledge what is returned (the read position moves past it now). */
   ack?: boolean;
+  /** Stop adding messages once their bodies hold this many characters (the first always comes). */
+  maxChars?: number;
 }
 
 export interface InboxRead {
@@ -85,7 +87,7 @@ export class AckInbox extends EventEmitter<InboxEvents> {
     for (;;) {
       const seen = this.arrivals;
       const { fresh, more } = await this.serial(async () => {
-        const found = this.look(options.max);
+        const found = this.look(options.max, options.maxChars);
         if (found.fresh.length === 0) await this.advance(); // past lines that are not the agent's
         return found;
       });
@@ -128,7 +130,7 @@ export class AckInbox extends EventEmitter<InboxEvents> {
     return this.following ?? Promise.resolve();
   }
 
-  private look(max: number): { fresh: Envelope[]; more: boolean } {
+  private look(max: number, maxChars = Infinity): { fresh: Envelope[]; more: boolean } {
     const from = readPosition(this.layout, this.agent);
     const peek = peekMessages(this.layout, this.agent, from, max + this.acked.size, this.isMine());
     this.window = peek.messages;
@@ -137,7 +139,15 @@ export class AckInbox extends EventEmitter<InboxEvents> {
     // Acknowledged ones behind the position (another reader moved it) are done with.
     for (const id of this.acked) if (!peek.messages.some((m) => m.envelope.id === id) && !peek.more) this.acked.delete(id);
     const unacked = peek.messages.filter((m) => !this.acked.has(m.envelope.id)).map((m) => m.envelope);
-    return { fresh: unacked.slice(0, max), more: peek.more || unacked.length > max };
+    const fresh: Envelope[] = [];
+    let chars = 0;
+    for (const envelope of unacked) {
+      const size = JSON.stringify(envelope.body ?? null).length;
+      if (fresh.length === max || (fresh.length > 0 && chars + size > maxChars)) break;
+      fresh.push(envelope);
+      chars += size;
+    }
+    return { fresh, more: peek.more || unacked.length > fresh.length };
   }
 
   /** Moves the saved position past the acknowledged run at the start of the window (and past lines that are not the agent's). */

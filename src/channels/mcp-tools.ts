@@ -25,6 +25,8 @@ export interface ToolContext {
 export const READ_MAX = 100;
 export const READ_DEFAULT = 20;
 export const WAIT_MAX_SECONDS = 30;
+/** A read stops adding messages past this many characters of bodies (the model's context is finite); `more` says so. */
+export const READ_MAX_CHARS = 200_000;
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected a name like dev-1: [a-z0-9][a-z0-9._-]{0,63}');
 const taskId = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,31}$/, 'expected a task id like t12');
@@ -127,7 +129,7 @@ export function registerBusTools(server: McpServer, ctx: ToolContext): void {
     },
     (args) =>
       run(async () => {
-        const read = await inbox.read({ max: args.max ?? READ_DEFAULT, waitMs: (args.wait_seconds ?? 0) * 1000, ack: args.ack ?? false });
+        const read = await inbox.read({ max: args.max ?? READ_DEFAULT, waitMs: (args.wait_seconds ?? 0) * 1000, ack: args.ack ?? false, maxChars: READ_MAX_CHARS });
         return { messages: read.messages.map(shown), more: read.more, acknowledged: read.acknowledged };
       }),
   );

@@ -12,6 +12,14 @@ const TOOLS = [
   'task_add', 'task_claim', 'task_done', 'task_fail', 'task_list',
 ];
 
+/** With a router, a sent message is accepted into its pipe and journaled a moment later: wait for that. */
+async function journaled(root: string, ids: string[]): Promise<void> {
+  await waitFor(() => {
+    const seen = new Set(journal(root).map((e) => e.id));
+    return ids.every((id) => seen.has(id));
+  }, 10_000, `${ids.length} messages in the journal`);
+}
+
 async function newBus(): Promise<{ root: string; cleanup: () => void }> {
   const { root, cleanup } = tempRoot();
   assert.equal((await cli(['--dir', root, 'init'])).code, 0);
@@ -83,6 +91,7 @@ for (const withRouter of [false, true]) {
     it('send_message takes every address form', async () => {
       const ids: Record<string, string> = {};
       for (const to of ['role:qa', 'group:web', 'leader:web', '*', 'orchestrator']) ids[to] = (await qa1.call('send_message', { to, body: `to ${to}` })).id;
+      await journaled(root, Object.values(ids));
       // role:qa has one agent (qa-1, the sender itself); group:web is dev-1 and qa-1, the sender left out;
       // leader:web is qa-1; * is everyone but the sender.
       const dev1Got = (await dev1.call('read_inbox', { ack: true })).messages.map((m: { body: string }) => m.body);
@@ -98,9 +107,10 @@ for (const withRouter of [false, true]) {
       assert.match(unknown.warning, /no agent named nobody/);
     });
 
-    it('max, more, and acknowledging out of order', async () => {
+    it('max, more, long messages, and acknowledging out of order', async () => {
       const sent: string[] = [];
       for (let i = 0; i < 5; i++) sent.push((await dev1.call('send_message', { to: 'dev-2', body: `m${i}` })).id);
+      await journaled(root, sent);
       const first = await dev2.call('read_inbox', { max: 2 });
       assert.deepEqual(first.messages.map((m: { id: string }) => m.id), sent.slice(0, 2));
       assert.equal(first.more, true);
@@ -114,6 +124,16 @@ for (const withRouter of [false, true]) {
       assert.deepEqual(rest.messages.map((m: { id: string }) => m.id), [sent[4]]);
       assert.equal(rest.more, false);
       assert.deepEqual((await dev2.call('read_inbox', {})).messages, []);
+      // Long messages: a read stops at about 200,000 characters of bodies (the first always comes).
+      const long = (i: number): string => `${i}`.repeat(90_000);
+      const longIds: string[] = [];
+      for (let i = 0; i < 3; i++) longIds.push((await dev1.call('send_message', { to: 'dev-2', body: long(i) })).id);
+      await journaled(root, longIds);
+      const firstTwo = await dev2.call('read_inbox', { ack: true });
+      assert.deepEqual(firstTwo.messages.map((m: { id: string; body: string }) => [m.id, m.body.length]), [[longIds[0], 90_000], [longIds[1], 90_000]]);
+      assert.equal(firstTwo.more, true);
+      const third = await dev2.call('read_inbox', { ack: true });
+      assert.deepEqual(third.messages.map((m: { id: string; body: string }) => [m.id, m.body]), [[longIds[2], long(2)]]);
       // The position is the one `bmad-bus read` keeps: nothing left for it either.
       const read = await cli(['--dir', root, 'read', 'dev-2', '--json']);
       assert.equal(read.stdout, '');
