@@ -346,6 +346,12 @@ describe('bmad-bus mcp: resources', () => {
     assert.equal(updates.length, before);
     const agents = JSON.parse(((await qa1.client.readResource({ uri: 'bus://agents' })).contents[0] as { text: string }).text);
     assert.deepEqual(agents.agents.map((a: { name: string }) => a.name).sort(), ['dev-1', 'dev-2', 'orchestrator', 'qa-1']);
+    // A new agent is an update of bus://agents.
+    await qa1.client.subscribeResource({ uri: 'bus://agents' });
+    assert.equal((await cli(['--dir', root, 'agents', 'add', 'ops-1', '--role', 'ops', '--deliver', 'none'])).code, 0);
+    await waitFor(() => updates.includes('bus://agents'), 10_000, 'the agents update notification');
+    const grown = JSON.parse(((await qa1.client.readResource({ uri: 'bus://agents' })).contents[0] as { text: string }).text);
+    assert.ok(grown.agents.some((a: { name: string; role: string }) => a.name === 'ops-1' && a.role === 'ops'));
   });
 });
 
