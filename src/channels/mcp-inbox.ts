@@ -34,9 +34,9 @@ export interface InboxRead {
 }
 
 export interface AckOutcome {
-  /** The ids now acknowledged (or acknowledged before). */
+  /** The ids acknowledged now. */
   acknowledged: string[];
-  /** Ids that are not among the agent's unacknowledged messages. */
+  /** Ids that are not among the agent's unacknowledged messages: acknowledged before, or no message of the agent's. */
   unknown: string[];
 }
 

@@ -138,7 +138,7 @@ export function registerBusTools(server: McpServer, ctx: ToolContext): void {
     'ack',
     {
       title: 'Acknowledge bus messages',
-      description: 'Acknowledge messages read with read_inbox, by id, once you have dealt with them: they will not be returned again. Acknowledging twice is harmless.',
+      description: 'Acknowledge messages read with read_inbox, by id, once you have dealt with them: they will not be returned again. Ids that are not among your unacknowledged messages (acknowledged before, or unknown) are listed as `unknown`; that is harmless.',
       inputSchema: z.strictObject({ ids: z.array(z.string()).min(1).max(1000).describe('the ids of the messages to acknowledge') }),
       annotations: { idempotentHint: true, openWorldHint: false },
     },
