@@ -13,18 +13,25 @@ import type { AgentProfile, ScreenPatterns } from './profile-types.js';
  */
 
 /** Rate-limit and usage-limit wording the CLIs share. */
-const RATE_LIMITED = ['\\b429\\b', 'rate[ -]?limit', 'usage limit', 'quota exceeded', 'too many requests', 'limit reached', 'api error.*retrying', 'retrying in \\d+s'];
+/*
+ * Every pattern below is anchored where the CLI draws it (the start of a row,
+ * after its glyph or box border), because the transcript shows the users' own
+ * prompts too: a message that mentions "rate limit", "429" or "approval" must
+ * not make the agent look rate-limited or asking. A CLI that gave up
+ * (Codex's "Exceeded retry limit") is not rate-limited: it waits for input.
+ */
+const ROW = '^\\s*(?:[│┃|]\\s*)?';
 
 const CLAUDE_SCREEN: ScreenPatterns = {
   input: '^\\s*[│|]?\\s*[>❯]\\s?(.*?)\\s*[│|]?\\s*$',
   placeholder: ['^Try "[^"]*"$'],
-  busy: ['esc to interrupt', '^\\s*[✻✶✳✢✽·*]\\s+\\S+…'],
+  busy: ['(^|·|\\()\\s*esc to interrupt', '^\\s*[✻✶✳✢✽·*]\\s+\\S+…'],
   waiting_input: [
-    'do you want to proceed\\?', 'do you want to (make this edit|create|allow)', '^\\s*❯\\s*1\\.\\s*yes', 'waiting for (your|user) (input|confirmation)',
+    `${ROW}do you want to (proceed|make this edit|create|allow)`, '^\\s*❯\\s*1\\.\\s*yes',
     // A modal: its keys line (`Enter to stay in auto mode · … · Esc to cancel`).
-    '·\\s*esc to cancel\\s*$', '^\\s*enter to (confirm|select|stay|continue)',
+    '^\\s*enter to (confirm|select|stay|continue).*·\\s*esc to cancel\\s*$', '^\\s*enter to (confirm|select|stay|continue)',
   ],
-  rate_limited: RATE_LIMITED,
+  rate_limited: ['^\\s*[✻✶✳✢✽·*]?\\s*api error · retrying in \\d+', `${ROW}[⎿●]?\\s*(claude )?(ai )?usage limit reached`, `${ROW}[⎿●]?\\s*\\S+ limit reached\\s*[·∙|]\\s*resets`],
   compacting: ['compacting conversation'],
   pasted: ['\\[Pasted text #\\d+(?: \\+\\d+ lines)?\\]'],
 };
@@ -32,9 +39,9 @@ const CLAUDE_SCREEN: ScreenPatterns = {
 const CODEX_SCREEN: ScreenPatterns = {
   input: '^\\s*[›>]\\s?(.*?)\\s*$',
   placeholder: ['^Ask Codex to do anything$', '^Find and fix a bug in @filename$', '^(Explain|Summarize|Write|Implement|Improve|Run)\\b.*$'],
-  busy: ['esc to interrupt', '^\\s*•\\s*Working'],
-  waiting_input: ['would you like to (run|make)', 'allow (command|codex)', '^\\s*[›>]\\s*1\\.\\s*yes', 'approval'],
-  rate_limited: RATE_LIMITED,
+  busy: ['^\\s*•\\s*(Working|Server is busy).*esc to interrupt', '^\\s*•\\s*Working'],
+  waiting_input: ['^\\s*would you like to (run|make|apply)', '^\\s*[›>]\\s*1\\.\\s*yes', '^\\s*press enter to confirm or esc to cancel'],
+  rate_limited: ['^\\s*•\\s*server is busy, reconnecting', '^\\s*■?\\s*you.ve hit your usage limit'],
   compacting: ['compacting', 'context (window )?compact'],
   pasted: ['\\[Pasted Content \\d+ chars\\]'],
 };
@@ -42,11 +49,13 @@ const CODEX_SCREEN: ScreenPatterns = {
 const GEMINI_SCREEN: ScreenPatterns = {
   input: '^\\s*│?\\s*[>*!]\\s+(.*?)\\s*│?\\s*$',
   placeholder: ['^Type your message or @path/to/file$'],
-  busy: ['esc to cancel', '^\\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]'],
+  busy: ['^\\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏].*\\(esc to cancel', '^\\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]'],
   waiting_input: [
-    'allow execution', 'apply this change\\?', 'do you want to proceed\\?', 'waiting for user confirmation', '[●›]\\s*1\\.\\s*(yes|allow)',
+    `${ROW}allow execution`, `${ROW}apply this change\\?`, `${ROW}do you want to proceed\\?`, '^\\s*[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]?\\s*waiting for user confirmation', `${ROW}[●›]\\s*1\\.\\s*(yes|allow)`,
   ],
-  rate_limited: RATE_LIMITED,
+  rate_limited: [
+    `${ROW}(usage limit reached|quota exceeded|rate limit (exceeded|reached))`, '^\\s*✕\\s*\\[api error: 429', '^\\s*↻\\s*retrying in \\d+',
+  ],
   compacting: ['compress(ing)? (chat|context|history)'],
   pasted: ['\\[Pasted Text: \\d+ (chars|lines)\\]'],
 };
@@ -58,9 +67,9 @@ const OPENCODE_SCREEN: ScreenPatterns = {
   input: '^\\s*┃\\s*(.*?)\\s*$',
   input_anchor: '^\\s*┃\\s+\\S+ · ',
   placeholder: ['^Ask anything…?.*$', '^Type a message.*$'],
-  busy: ['esc (to )?interrupt', 'working'],
-  waiting_input: ['permission required', 'allow once\\s+allow always', 'do you want to'],
-  rate_limited: RATE_LIMITED,
+  busy: ['^\\s*[⬝■]+\\s+.*esc (to )?interrupt'],
+  waiting_input: ['^\\s*┃\\s*△\\s*permission required', '^\\s*┃\\s*allow once\\s+allow always'],
+  rate_limited: ['^\\s*[⬝■]+\\s+.*\\[retrying attempt #\\d+\\]'],
   compacting: ['compacting', 'summariz(e|ing) session'],
   pasted: ['\\[Pasted (text|content)[^\\]]*\\]', '\\[pasted ~?\\d+ lines\\]'],
 };

@@ -53,6 +53,21 @@ export class ProfileSet {
     return this.profiles.get(FALLBACK_PROFILE)!;
   }
 
+  /**
+   * The profile for a pane's process tree (programsInTree): the first process
+   * an AI profile claims, else the first any profile claims (a bare shell),
+   * else undefined. An AI CLI under a shell is the agent, not the shell.
+   */
+  detectInTree(tree: readonly string[][]): AgentProfile | undefined {
+    const claim = (ai: boolean) => {
+      for (const names of tree) {
+        for (const profile of this.profiles.values()) if (profile.ai === ai && names.some((n) => profile.programs.includes(n))) return profile;
+      }
+      return undefined;
+    };
+    return claim(true) ?? claim(false);
+  }
+
   /** Adds or changes one profile; a bad field is a UsageError naming it. */
   define(name: string, override: ProfileOverride): AgentProfile {
     if (!PROFILE_NAME.test(name) || name === AUTO_PROFILE) throw new UsageError(`Expected a profile name like my-claude (not ${AUTO_PROFILE}), got \`${name}\``);

@@ -58,7 +58,11 @@ export function readScreen(profile: AgentProfile, screenText: string): ScreenRea
   const c = compile(profile.screen);
   const box = findInput(c, rows);
   const inputRow = box?.row;
-  const recent = rows.slice(Math.max(0, (inputRow ?? rows.length) - STATE_ROWS));
+  // The input box holds what someone is typing: never a state, whatever it says.
+  const recent = rows.slice(Math.max(0, (inputRow ?? rows.length) - STATE_ROWS)).filter((_, i, all) => {
+    const at = rows.length - all.length + i;
+    return box === undefined || at < box.row || at > box.end;
+  });
   const seen = (patterns: RegExp[]) => recent.some((row) => patterns.some((p) => p.test(row)));
   const input = box?.text;
   const transcript = inputRow === undefined ? rows : rows.slice(0, inputRow);
@@ -71,8 +75,8 @@ export function readScreen(profile: AgentProfile, screenText: string): ScreenRea
   return { state, input, transcript };
 }
 
-/** The input box among the bottom rows: its first row, and its text ('' when empty or showing the placeholder). */
-function findInput(c: Compiled, rows: string[]): { row: number; text: string } | undefined {
+/** The input box among the bottom rows: its first and last row, and its text ('' when empty or showing the placeholder). */
+function findInput(c: Compiled, rows: string[]): { row: number; end: number; text: string } | undefined {
   const low = Math.max(0, rows.length - STATE_ROWS);
   const textOf = (row: string): string => {
     // Zero-width characters some CLIs draw after the cursor are not input.
@@ -86,11 +90,11 @@ function findInput(c: Compiled, rows: string[]): { row: number; text: string } |
       let top = a;
       while (top > Math.max(0, a - 4) && c.input.test(rows[top - 1]!) && !c.anchor.test(rows[top - 1]!)) top--;
       if (top === a) return undefined;
-      return { row: top, text: rows.slice(top, a).map(textOf).filter(Boolean).join(' ') };
+      return { row: top, end: a - 1, text: rows.slice(top, a).map(textOf).filter(Boolean).join(' ') };
     }
     return undefined;
   }
-  for (let i = rows.length - 1; i >= low; i--) if (c.input.test(rows[i]!)) return { row: i, text: textOf(rows[i]!) };
+  for (let i = rows.length - 1; i >= low; i--) if (c.input.test(rows[i]!)) return { row: i, end: i, text: textOf(rows[i]!) };
   return undefined;
 }
 

@@ -13,6 +13,9 @@ const BUSY_REPORT_TRUST_MS = 10 * 60_000;
  * - the submit key, delay and line breaks (the agent record's own settings win);
  * - `confirm`: submitted only when the input box is empty and the message
  *   (or the CLI's collapsed-paste marker) shows in the transcript above it;
+ * - `inputHolds`: after presses that showed no submission, whether the
+ *   input box still holds something (else the paste went nowhere and the
+ *   message is typed again);
  * - `gate`: never into a permission prompt, a modal or a rate-limit screen
  *   (the screen's word or the agent's hooks'); under `when-idle`, not into a
  *   busy or compacting agent either, and one message per turn.
@@ -35,6 +38,12 @@ export function typingRulesFor(profile: AgentProfile, agent: AgentRecord, layout
   rules.confirm = (before, after, text) => {
     const now = readScreen(profile, after);
     return now.input === '' && transcriptShows(profile, now, text, readScreen(profile, before));
+  };
+  // Only an input box seen empty is "clearly not there": text that wrapped or scrolled out of a box could look like anything else.
+  rules.inputHolds = (screen) => {
+    const now = readScreen(profile, screen);
+    if (now.input === undefined || now.state === 'waiting_input') return undefined;
+    return now.input !== '';
   };
   rules.gate = (screen) => {
     const reading = readScreen(profile, screen);

@@ -53,6 +53,9 @@ export class Layout {
   /** The prompts each agent's hooks reported as submitted: the receipts of pane deliveries. */
   get receiptsDir(): string { return path.join(this.stateDir, 'receipts'); }
   receiptsFile(agent: string): string { return path.join(this.receiptsDir, `${assertName(agent)}.ndjson`); }
+  /** Each pane delivery's path (typed, submitted, received, unconfirmed), for `trace` (bus/delivery-trail.ts). */
+  get trailsDir(): string { return path.join(this.stateDir, 'trails'); }
+  trailFile(agent: string): string { return path.join(this.trailsDir, `${assertName(agent)}.ndjson`); }
   /** Profiles a topology changed or added (`profiles:`), saved by `up` so the router and the CLI resolve the same names. */
   get profilesFile(): string { return path.join(this.stateDir, 'profiles.json'); }
   /** Where each `role:` round robin stands; written only by the journal's writer (see bus/role-turns.ts). */
@@ -74,6 +77,6 @@ export class Layout {
   get fixedPipes(): string[] { return [this.orchestratorPipe, this.broadcastPipe, this.busPipe]; }
   /** The directories of an initialised root, each mode 0700. */
   get directories(): string[] {
-    return [this.agentsDir, this.inboxDir, this.journalDir, this.spoolDir, this.stateDir, this.readCursorsDir, this.agentStatesDir, this.receiptsDir, this.logDir];
+    return [this.agentsDir, this.inboxDir, this.journalDir, this.spoolDir, this.stateDir, this.readCursorsDir, this.agentStatesDir, this.receiptsDir, this.trailsDir, this.logDir];
   }
 }

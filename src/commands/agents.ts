@@ -2,6 +2,7 @@ import { UsageError } from '../bus/errors.js';
 import { addAgent, readRegistry, removeAgent, type DeliveryMode, type DeliveryPolicy } from '../bus/registry.js';
 import { loadProfileSet } from '../agents/profile-store.js';
 import { AUTO_PROFILE } from '../agents/profiles.js';
+import { currentAgentStates } from '../agents/screen-state.js';
 import type { MultilineMode } from '../tmux/render.js';
 import { assertName } from '../bus/names.js';
 import { openOrInitRoot, openRoot } from '../bus/root.js';
@@ -13,8 +14,13 @@ import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from '
 export async function listAgents(options: GlobalOptions & { json?: boolean }): Promise<void> {
   const layout = openRoot(rootOf(options));
   const agents = Object.values(readRegistry(layout).agents).sort((a, b) => a.name.localeCompare(b.name));
+  const states = await currentAgentStates(layout, agents, tmuxSocketOf(options));
   if (options.json) {
-    printJson(agents);
+    // The record as registered, with what the agent is doing now (and the profile `auto` resolved to).
+    printJson(agents.map((a) => {
+      const { known, profile } = states.get(a.name) ?? {};
+      return { ...a, ...(profile && !a.profile ? { profile_resolved: profile } : {}), ...(known ? { state: known.state, state_source: known.source } : {}) };
+    }));
     return;
   }
   if (agents.length === 0) {
@@ -24,8 +30,11 @@ export async function listAgents(options: GlobalOptions & { json?: boolean }): P
   const router = readLiveRouterStatus(layout);
   printLine(
     renderTable(
-      ['NAME', 'ROLE', 'DELIVER', 'TMUX', 'UNDELIVERED'],
-      agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.tmux ?? '-', router ? String(router.agents[a.name]?.undelivered ?? 0) : '?']),
+      ['NAME', 'ROLE', 'DELIVER', 'TMUX', 'PROFILE', 'STATE', 'UNDELIVERED'],
+      agents.map((a) => {
+        const { known, profile } = states.get(a.name) ?? {};
+        return [a.name, a.role ?? '-', a.deliver, a.tmux ?? '-', profile ?? (a.tmux ? 'auto' : '-'), known?.state ?? '-', router ? String(router.agents[a.name]?.undelivered ?? 0) : '?'];
+      }),
     ).join('\n'),
   );
 }

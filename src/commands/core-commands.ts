@@ -120,6 +120,12 @@ export function registerCoreCommands(program: Command): void {
     .action(async (_opts, cmd: Command) => (await import('./daemon.js')).stopCommand(globals(cmd)));
 
   program
+    .command('trace <id>')
+    .description("a message's way: queued, then per recipient typed → submitted → received, or unconfirmed, with times")
+    .option('--json', 'print as JSON')
+    .action(async (id: string, opts, cmd: Command) => (await import('./trace.js')).traceCommand(id, { ...globals(cmd), ...opts }));
+
+  program
     .command('status')
     .description("the router's state, each agent's undelivered messages, and the panes")
     .option('--json', 'print as JSON')

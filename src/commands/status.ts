@@ -26,8 +26,8 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
   else {
     printLine(
       renderTable(
-        ['AGENT', 'ROLE', 'DELIVER', 'STATUS', 'STATE', 'UNDELIVERED', 'WAITING'],
-        report.agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.status ?? '-', a.state ?? '-', String(a.undelivered), a.waiting ?? '']),
+        ['AGENT', 'ROLE', 'DELIVER', 'PROFILE', 'STATUS', 'STATE', 'UNDELIVERED', 'WAITING'],
+        report.agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.profile ?? (a.tmux ? 'auto' : '-'), a.status ?? '-', a.state ?? '-', String(a.undelivered), a.waiting ?? '']),
       ).join('\n'),
     );
   }

@@ -1,5 +1,7 @@
 import { agentStateOf } from '../agents/agent-state.js';
 import { readReportedState } from '../agents/agent-state-store.js';
+import type { AgentState } from '../agents/profile-types.js';
+import { readScreenStates } from '../agents/screen-state.js';
 import fs from 'node:fs';
 import { unlessFsRace } from '../bus/errors.js';
 import type { Envelope } from '../bus/envelope.js';
@@ -47,6 +49,7 @@ export class MonitorSampler {
     const offline = router ? undefined : countUndelivered(this.layout, registry);
     const tasks = listTasks(this.layout);
     const panes = await this.panes(registry.agents);
+    const screens = await readScreenStates(this.layout, Object.values(registry.agents), this.socket);
     const holding = new Map(tasks.filter((t) => t.status === 'assigned' && t.assignee).map((t) => [t.assignee!, { id: t.id, title: t.title }]));
 
     const agents: MonitorAgent[] = Object.values(registry.agents)
@@ -58,7 +61,7 @@ export class MonitorSampler {
           name: agent.name,
           ...(pane?.session ? { session: pane.session } : {}),
           ...(agent.role ? { role: agent.role } : {}),
-          status: statusOf(this.layout, agent, pane, task !== undefined),
+          status: statusOf(this.layout, agent, pane, task !== undefined, screens.get(agent.name)?.state),
           ...(task ? { task } : {}),
           undelivered: router?.agents[agent.name]?.undelivered ?? offline?.[agent.name] ?? 0,
           ...(stats?.alive && stats.cpuPercent !== undefined ? { cpuPercent: stats.cpuPercent } : {}),
@@ -165,10 +168,10 @@ interface PaneFacts {
   missing?: boolean;
 }
 
-function statusOf(layout: Layout, agent: AgentRecord, pane: PaneFacts | undefined, hasTask: boolean): MonitorAgentStatus {
+function statusOf(layout: Layout, agent: AgentRecord, pane: PaneFacts | undefined, hasTask: boolean, screen: AgentState | undefined): MonitorAgentStatus {
   if (pane?.dead) return 'dead';
-  // The one state rule (supervisor, then the agent's hooks) where it knows; the pane and the task queue otherwise.
-  const known = agentStateOf(agent, readReportedState(layout, agent.name));
+  // The one state rule (supervisor, the agent's hooks, its screen) where it knows; the pane and the task queue otherwise.
+  const known = agentStateOf(agent, readReportedState(layout, agent.name), screen);
   if (known) return known.state;
   if (agent.status === 'idle') return 'idle';
   if (hasTask) return 'busy';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readStat, scanProcesses, type ProcStat } from './proc-scan.js';
+import { readStat, scanProcesses, type ProcStat } from '../bus/proc-scan.js';
 
 /**
  * Ending everything an agent's pane started. tmux's `respawn-pane -k` and

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { ConfigError } from '../bus/errors.js';
 import { parseSize } from '../bus/duration.js';
-import { readChildren, readStat, readStatusRss, scanProcesses, type ProcStat } from './proc-scan.js';
+import { readChildren, readStat, readStatusRss, scanProcesses, type ProcStat } from '../bus/proc-scan.js';
 
 /**
  * CPU and memory of a process tree (an agent's pane: its shell and whatever
@@ -9,7 +9,7 @@ import { readChildren, readStat, readStatusRss, scanProcesses, type ProcStat } f
  * arithmetic on what it read.
  */
 
-export { parseStat, parseStatusRss } from './proc-scan.js';
+export { parseStat, parseStatusRss } from '../bus/proc-scan.js';
 
 /** One process as the sampler sees it. */
 export interface ProcessInfo extends Pick<ProcStat, 'pid' | 'ppid' | 'comm' | 'state' | 'cpuTicks' | 'startTicks'> {

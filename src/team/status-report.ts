@@ -1,5 +1,4 @@
-import { agentStateOf } from '../agents/agent-state.js';
-import { readReportedState } from '../agents/agent-state-store.js';
+import { currentAgentStates } from '../agents/screen-state.js';
 import type { AgentState } from '../agents/profile-types.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry } from '../bus/registry.js';
@@ -55,6 +54,7 @@ export async function collectStatus(layout: Layout, options: CollectStatusOption
   const router = readLiveRouterStatus(layout);
   const keeper = readLiveKeeperStatus(layout);
   const offline = router ? undefined : countUndelivered(layout, registry);
+  const states = await currentAgentStates(layout, Object.values(registry.agents), options.tmuxSocket);
   const report: StatusReport = {
     root: layout.root,
     router: {
@@ -73,13 +73,13 @@ export async function collectStatus(layout: Layout, options: CollectStatusOption
       .map((a) => {
         const live = router?.agents[a.name];
         const waiting = live ? Object.values(live.consumers).find((c) => c.waiting)?.waiting : undefined;
-        const known = agentStateOf(a, readReportedState(layout, a.name));
+        const { known, profile } = states.get(a.name) ?? {};
         return {
           name: a.name,
           ...(a.role ? { role: a.role } : {}),
           deliver: a.deliver,
           ...(a.tmux ? { tmux: a.tmux } : {}),
-          ...(a.profile ? { profile: a.profile } : {}),
+          ...(profile ? { profile } : {}),
           ...(a.status ? { status: a.status } : {}),
           ...(known ? { state: known.state, state_source: known.source } : {}),
           undelivered: live?.undelivered ?? offline?.[a.name] ?? 0,

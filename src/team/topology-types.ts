@@ -30,6 +30,8 @@ export interface AgentSettings {
   template?: string;
   multiline: MultilineMode;
   restore_prompt?: string;
+  /** Install the CLI's hooks (state and receipts) for it at `up`: default on where the profile's CLI has hooks. */
+  hooks: boolean;
 }
 
 export interface AgentSpec extends AgentSettings {

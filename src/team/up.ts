@@ -5,6 +5,8 @@ import { TmuxClient } from '../tmux/client.js';
 import { HOLD_OPTION } from '../tmux/pane-info.js';
 import { runTmux, tryTmux } from '../tmux/plain.js';
 import { serverInstance } from '../tmux/server-instance.js';
+import { BIN } from '../router/daemon-control.js';
+import { installTeamHooks, type HookInstall } from './agent-hooks.js';
 import { readTeamState, saveTeam, type TeamRecord } from './team-state.js';
 import { layoutCommands } from './layouts.js';
 import {
@@ -30,6 +32,8 @@ export interface UpResult {
   commands: string[][];
   agents: string[];
   record: TeamRecord;
+  /** The CLI settings files the agents' hooks went into (or, dry, would). */
+  hooks: HookInstall[];
 }
 
 /** Width × height of detached sessions up creates: large enough to split a development window. */
@@ -60,6 +64,8 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
     return runTmux(args, { socket });
   };
   const read = async (args: string[]): Promise<string> => (await tryTmux(args, { socket })) ?? '';
+  // Before any pane starts: a CLI reads its hooks when it starts.
+  const hooks = installTeamHooks(topology, options.busBin ?? BIN, options.dryRun ?? false);
 
   const previous = readTeamState(layout).teams[topology.file];
   const record: TeamRecord = {
@@ -169,7 +175,7 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
     if (Object.keys(groups).length > 0) await setGroups(layout, groups);
     await saveTeam(layout, record);
   }
-  return { created, commands, agents: topology.agents.map((a) => a.name), record };
+  return { created, commands, agents: topology.agents.map((a) => a.name), record, hooks };
 }
 
 /** The tmux server instance now answering on the socket (pane ids are only meaningful with it). */

@@ -40,10 +40,10 @@ export const DEFAULT_MAX_RESUBMITS = 2;
 export const SUBMIT_KEY_PATTERN = /^(?:[CMS]-)*(?:Enter|KPEnter|Tab|Escape|Space|BSpace|[A-Za-z0-9])$/;
 
 export type InjectResult =
-  /** Pasted, submitted, and the text left the input line. */
-  | { status: 'confirmed'; presses: number }
-  /** Pasted and submitted, but the text still sat in the input line after every press. */
-  | { status: 'unconfirmed'; presses: number }
+  /** Pasted, submitted, and the text left the input line. `pastedAt`: when the paste went in (ms since the epoch). */
+  | { status: 'confirmed'; presses: number; pastedAt: number }
+  /** Pasted and submitted, but no sign of a submission after every press. `screen`: the whole screen last seen ('' without a profile's check). */
+  | { status: 'unconfirmed'; presses: number; pastedAt: number; screen: string }
   /** Not delivered (pane missing, dead, not the owner's, a tmux error); safe to try again later. `refused`: not the owner's pane. */
   | { status: 'failed'; reason: string; refused?: true };
 
@@ -115,6 +115,7 @@ export class PaneInjector {
     const ready = await this.prepare();
     if ('reason' in ready) return { status: 'failed', ...ready };
     const buffer = `bmad-bus-${process.pid}-${++bufferSeq}`;
+    const pastedAt = Date.now();
     try {
       await this.client.setBuffer(buffer, text);
       // The server checks again in the same command as the paste: the pane may have died or changed hands since prepare().
@@ -136,8 +137,8 @@ export class PaneInjector {
       }
       const outcome = await this.waitForSubmit(before, tail, (now) => this.confirm!(pasted.full, now.full, text));
       if (outcome === 'gone') return { status: 'failed', reason: 'pane dead/missing' };
-      if (outcome === 'submitted') return { status: 'confirmed', presses };
-      if (presses > this.maxResubmits) return { status: 'unconfirmed', presses };
+      if (outcome === 'submitted') return { status: 'confirmed', presses, pastedAt };
+      if (presses > this.maxResubmits) return { status: 'unconfirmed', presses, pastedAt, screen: outcome.full };
       before = outcome;
     }
   }

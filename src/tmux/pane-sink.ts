@@ -24,6 +24,23 @@ export interface TypingRules {
   gate?: (screen: string) => string | undefined;
   /** One message per turn of the agent: after each submission the batch stops, and goes on when the gate lets it. */
   onePerTurn?: boolean;
+  /**
+   * Asked with the screen after a submission did not show: false when the
+   * input box is clearly empty (the paste went nowhere), so the message is
+   * typed again later; true or undefined (cannot tell) make it unconfirmed.
+   */
+  inputHolds?: (screen: string) => boolean | undefined;
+}
+
+/** One step of a message's way into the pane, for its trail (`bmad-bus trace`); `text` is what was typed. */
+export interface PaneDeliveryStep {
+  id: string;
+  stage: 'typed' | 'submitted' | 'retry' | 'unconfirmed';
+  /** ms since the epoch. */
+  at: number;
+  text: string;
+  presses?: number;
+  detail?: string;
 }
 
 export interface PaneSinkOptions {
@@ -33,6 +50,8 @@ export interface PaneSinkOptions {
   /** Puts a message on the bus (the router journals it): used for `event`s to `orchestrator`. */
   publish: (message: { to: string; type: string; body: unknown }) => void;
   log: (line: string) => void;
+  /** Told every step of every message typed (must not throw). */
+  report?: (step: PaneDeliveryStep) => void;
   /** For tests and benchmarks: poll interval while the pane is away (default 1000 ms). */
   pollMs?: number;
 }
@@ -48,6 +67,8 @@ const GATE_RETRY_MS = 500;
  * restarted are delivered again (at-least-once, same ids).
  */
 const UNREAD_WINDOW_MS = 1500;
+/** How many times a message whose paste went nowhere is typed again before it counts as unconfirmed. */
+const MAX_RETYPES = 2;
 
 /**
  * The sink that pastes an agent's messages into its tmux pane. The router
@@ -98,6 +119,8 @@ class PaneSink implements Sink {
   private unconfirmed: { count: number; since: number } | undefined;
   /** `pane|reason` of the refusal last reported: one event per pane, tag and server instance. */
   private refusedKey: string | undefined;
+  /** The message being typed again because its paste went nowhere, and how often it was. */
+  private retyping: { offset: number; count: number } | undefined;
 
   constructor(agent: AgentRecord, options: PaneSinkOptions) {
     this.agent = agent;
@@ -150,18 +173,29 @@ class PaneSink implements Sink {
         const closed = typing.gate(screen);
         if (closed) return this.wait(i, closed, GATE_RETRY_MS);
       }
-      const envelope = items[i]!.envelope;
-      const result = await injector.inject(renderMessage(envelope, this.agent.template, multiline));
+      const item = items[i]!;
+      const text = renderMessage(item.envelope, this.agent.template, multiline);
+      const result = await injector.inject(text);
       if (result.status === 'failed') {
-        if (result.refused) this.reportRefused(injector.paneId, items[i]!, result.reason);
+        if (result.refused) this.reportRefused(injector.paneId, item, result.reason);
         return this.rewound(this.wait(i, result.reason));
       }
-      this.remember(items[i]!.offset);
+      const step = (stage: PaneDeliveryStep['stage'], extra: Partial<PaneDeliveryStep> = {}) => this.step({ id: item.envelope.id, stage, at: Date.now(), text, presses: result.presses, ...extra });
+      step('typed', { at: result.pastedAt, presses: undefined });
+      if (result.status === 'unconfirmed' && this.retype(item, result.screen)) {
+        const reason = `typed text not in the input box after ${result.presses} presses: typing ${item.envelope.id} again`;
+        step('retry', { detail: reason });
+        return this.wait(i, reason, GATE_RETRY_MS);
+      }
+      this.retyping = undefined;
+      this.remember(item.offset);
       if (result.status === 'unconfirmed') {
-        const waiting = this.reportUnconfirmed(injector.paneId, items[i]!, result.presses);
+        step('unconfirmed');
+        const waiting = this.reportUnconfirmed(injector.paneId, item, result.presses);
         this.lastWaiting = waiting;
         return { delivered: i + 1, waiting, retryAfterMs: RETRY_MS };
       }
+      step('submitted');
       if (this.unconfirmed) {
         this.options.log(`tmux ${this.agent.name}: submits confirmed again, after ${this.unconfirmed.count} unconfirmed since ${new Date(this.unconfirmed.since).toISOString()}`);
         this.unconfirmed = undefined;
@@ -171,6 +205,23 @@ class PaneSink implements Sink {
     }
     this.lastWaiting = undefined;
     return { delivered: items.length };
+  }
+
+  /** Whether an unconfirmed message is to be typed again: its paste went nowhere, and it was not typed again too often yet. */
+  private retype(item: DeliveryItem, screen: string): boolean {
+    if (this.options.typing?.inputHolds?.(screen) !== false) return false;
+    const count = this.retyping?.offset === item.offset ? this.retyping.count : 0;
+    if (count >= MAX_RETYPES) return false;
+    this.retyping = { offset: item.offset, count: count + 1 };
+    return true;
+  }
+
+  private step(step: PaneDeliveryStep): void {
+    try {
+      this.options.report?.(step);
+    } catch (error) {
+      this.options.log(`tmux ${this.agent.name}: trail: ${(error as Error).message}`);
+    }
   }
 
   /** The first unconfirmed delivery of a spell is logged and sent as an event; the rest are counted. Returns `waiting`. */

@@ -11,12 +11,13 @@ import { after, test } from 'node:test';
 import type { Envelope } from '../../src/bus/envelope.js';
 import { ProfileSet } from '../../src/agents/profiles.js';
 import { renderMessage } from '../../src/tmux/render.js';
+import type { MessageTrace } from '../../src/client/trace.js';
 import { cli, startRouter, type RunningRouter } from '../helpers/bus.js';
 import { CLIS, findCli, type CliName } from './agents-cache.js';
 import { FakeModel } from './fake-model.js';
-import { AgentPane } from './harness.js';
+import { AgentPane, sleep } from './harness.js';
 
-const rows: string[][] = [['cli', 'version', 'own turns, intact, in order', 'unconfirmed events', 'wall s']];
+const rows: string[][] = [['cli', 'version', 'case', 'own turns, intact, in order', 'received', 'unconfirmed events', 'wall s']];
 after(() => {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
@@ -36,37 +37,75 @@ interface Run {
   pane: AgentPane;
   model: FakeModel;
   base: string[];
+  root: string;
   /** Sends one message from `lead` to the agent; its envelope. */
   send(body: string): Promise<Envelope>;
   /** The `delivery_unconfirmed` events journaled so far. */
   unconfirmed(): Promise<Envelope[]>;
+  /** What the rendered message looks like as a turn (by the CLI's profile). */
+  expected(sent: Envelope[]): string[];
+  /** The trace of a message (`bmad-bus trace ID --json`). */
+  trace(id: string): Promise<MessageTrace>;
+  /** Why the agent's messages wait, by `status` ('' when they do not). */
+  waiting(): Promise<string>;
 }
 
-/** One CLI in a pane, registered as `<name>-1` with its profile (plus `addArgs`), a router typing into it; all ended afterwards. */
+/** The CLIs whose hooks bmad-bus installs (opencode has plugins, not hooks). */
+const HOOKED: readonly CliName[] = ['claude', 'codex', 'gemini', 'qwen'];
+
+/**
+ * One CLI in a pane, registered as `<name>-1` at default settings (`--profile auto`, no
+ * `--command`: the profile comes from the pane's processes), with its hooks installed as `up`
+ * installs them, a router typing into it; all ended afterwards.
+ */
 async function withAgent(name: CliName, addArgs: string[], body: (run: Run) => Promise<void>): Promise<void> {
   const model = await new FakeModel().start();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `bmad-deliver-${name}-`));
   const root = path.join(tmp, 'bus');
+  const agent = `${name}-1`;
   let pane: AgentPane | undefined;
   let router: RunningRouter | undefined;
   try {
-    pane = await AgentPane.start(name, { url: model.url, readyTimeoutMs: 120_000 });
+    assert.equal((await cli(['init', '--dir', root])).code, 0);
+    pane = await AgentPane.start(name, {
+      url: model.url,
+      readyTimeoutMs: 120_000,
+      env: { BMAD_AGENT: agent, BMAD_BUS_DIR: root },
+      prepare: async (launch) => {
+        if (!HOOKED.includes(name)) return;
+        const scope = name === 'codex' ? 'user' : 'project';
+        const installed = await cli(['hooks', 'install', '--cli', name, '--scope', scope, '--cwd', launch.cwd], { env: { ...process.env, HOME: launch.home, CODEX_HOME: launch.env.CODEX_HOME ?? '' } });
+        assert.equal(installed.code, 0, installed.stderr);
+      },
+    });
     const base = ['--dir', root, '--tmux-socket', pane.socket];
-    assert.equal((await cli(['init', ...base])).code, 0);
-    const added = await cli(['agents', 'add', `${name}-1`, '--tmux', 'agent:0.0', '--deliver', 'tmux', '--profile', name, ...addArgs, ...base]);
+    const added = await cli(['agents', 'add', agent, '--tmux', 'agent:0.0', '--deliver', 'tmux', ...addArgs, ...base]);
     assert.equal(added.code, 0, added.stderr);
     router = await startRouter(root, ['--tmux-socket', pane.socket]);
+    const profile = new ProfileSet().get(name)!;
     await body({
       pane,
       model,
       base,
+      root,
       send: async (text) => {
-        const r = await cli(['send', `${name}-1`, text, '--from', 'lead', '--json', ...base]);
+        const r = await cli(['send', agent, text, '--from', 'lead', '--json', ...base]);
         assert.equal(r.code, 0, r.stderr);
         return JSON.parse(r.stdout) as Envelope;
       },
       unconfirmed: async () => (await cli(['tail', '--no-follow', '--json', '--type', 'event', ...base])).stdout.split('\n').filter(Boolean)
         .map((l) => JSON.parse(l) as Envelope).filter((e) => (e.body as { event?: string })?.event === 'delivery_unconfirmed'),
+      expected: (sent) => sent.map((e) => norm(renderMessage(e, undefined, profile.multiline))),
+      waiting: async () => {
+        const status = JSON.parse((await cli(['status', '--json', ...base])).stdout) as { agents: Array<{ name: string; waiting?: string; state?: string }> };
+        const me = status.agents.find((a) => a.name === agent);
+        return `${me?.waiting ?? ''} (state ${me?.state ?? '-'})`;
+      },
+      trace: async (id) => {
+        const r = await cli(['trace', id, '--json', ...base]);
+        assert.equal(r.code, 0, r.stderr);
+        return JSON.parse(r.stdout) as MessageTrace;
+      },
     });
   } finally {
     await router?.stop();
@@ -76,45 +115,169 @@ async function withAgent(name: CliName, addArgs: string[], body: (run: Run) => P
   }
 }
 
-for (const name of CLIS) {
-  const found = findCli(name);
-  test(`${name}: 13 messages through the router, each its own user turn, intact, in order`, { skip: typeof found === 'string' ? found : false, timeout: 600_000 }, async () => {
+/** Where hooks are installed, every message ends `received` (its receipt came from the CLI's own hook); elsewhere `submitted`. */
+async function checkReceipts(name: CliName, run: Run, sent: Envelope[]): Promise<string> {
+  const want = HOOKED.includes(name) ? 'received' : 'submitted';
+  const deadline = Date.now() + 30_000;
+  let states: string[] = [];
+  for (;;) {
+    states = await Promise.all(sent.map(async (e) => (await run.trace(e.id)).recipients[0]?.state ?? 'none'));
+    if (states.every((s) => s === want) || Date.now() > deadline) break;
+    await sleep(500);
+  }
+  assert.deepEqual(states, sent.map(() => want), `${name}: the trace of each message`);
+  return `${states.filter((s) => s === 'received').length}/${sent.length}`;
+}
+
+/** One measured case: its row in the table printed at the end. */
+function measured(name: CliName, label: string, version: string, run: (row: string[]) => Promise<void>): () => Promise<void> {
+  return async () => {
     const started = Date.now();
-    const row = [name, typeof found === 'string' ? '-' : found.version, 'FAILED', '-', '-'];
+    const row = [name, version, label, 'FAILED', '-', '-', '-'];
     rows.push(row);
     try {
-      await withAgent(name, [], async (run) => {
-        const sent: Envelope[] = [];
-        for (const body of BODIES) sent.push(await run.send(body));
-        const profile = new ProfileSet().get(name)!;
-        const expected = sent.map((e) => norm(renderMessage(e, undefined, profile.multiline)));
-        await run.model.waitForTurns(expected.length, 300_000);
-        await new Promise((r) => setTimeout(r, 3000)); // a duplicate or a stray turn would show up too
-        const turns = run.model.userTurns.map(norm);
-        row[2] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
-        row[3] = String((await run.unconfirmed()).length);
-        assert.ok(!fs.existsSync(MARK), 'nothing in a message ran as a command');
-        assert.deepEqual(turns, expected, `${name}: the user turns the model received; screen:\n${run.pane.screen()}`);
-      });
+      await run(row);
     } finally {
-      row[4] = ((Date.now() - started) / 1000).toFixed(0);
+      row[6] = ((Date.now() - started) / 1000).toFixed(0);
       fs.rmSync(MARK, { force: true });
     }
-  });
+  };
+}
+
+/**
+ * How a person answers each CLI's questions, yes to each (the screens in
+ * screens/<cli>-<version>/permission.txt and modal.txt): a pattern of the question, the keys.
+ */
+const ANSWERS: Record<CliName, Array<[RegExp, string[]]>> = {
+  claude: [[/Enter to stay in auto mode/, ['Enter']], [/Do you want to proceed\?/, ['Down', 'Enter']]], // `❯ No` is chosen first
+  codex: [[/Would you like to run the following command\?/, ['y']]],
+  gemini: [[/Allow execution of/, ['Enter']]],
+  qwen: [[/Allow execution of/, ['Enter']]],
+  opencode: [[/Permission required/, ['Enter']]],
+};
+const asking = (name: CliName, screen: string) => ANSWERS[name].some(([question]) => question.test(screen));
+
+/** Answers the CLI's questions as they come, until none is on screen. */
+async function answerAll(name: CliName, pane: AgentPane): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const screen = pane.screen();
+    const answer = ANSWERS[name].find(([question]) => question.test(screen));
+    if (!answer) return;
+    for (const key of answer[1]) {
+      pane.tmux(['send-keys', '-t', 'agent:0.0', key]);
+      await sleep(300);
+    }
+    await sleep(1500);
+  }
+  throw new Error(`${name}: still asking after a minute of answers:\n${pane.screen()}`);
+}
+
+// BMAD_AGENTS_ONLY=claude,codex runs a few.
+const only = process.env.BMAD_AGENTS_ONLY?.split(',');
+
+for (const name of CLIS.filter((c) => !only || only.includes(c))) {
+  const found = findCli(name);
+  const skip = typeof found === 'string' ? found : false;
+  const version = typeof found === 'string' ? '-' : found.version;
+
+  test(`${name}: 13 messages through the router, each its own user turn, intact, in order`, { skip, timeout: 600_000 }, measured(name, '13 messages', version, async (row) => {
+    await withAgent(name, [], async (run) => {
+      const sent: Envelope[] = [];
+      for (const body of BODIES) sent.push(await run.send(body));
+      const expected = run.expected(sent);
+      await run.model.waitForTurns(expected.length, 300_000);
+      await sleep(3000); // a duplicate or a stray turn would show up too
+      const turns = run.model.userTurns.map(norm);
+      row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
+      row[5] = String((await run.unconfirmed()).length);
+      assert.ok(!fs.existsSync(MARK), 'nothing in a message ran as a command');
+      assert.deepEqual(turns, expected, `${name}: the user turns the model received; screen:\n${run.pane.screen()}`);
+      row[4] = await checkReceipts(name, run, sent);
+      assert.equal(row[5], '0');
+    });
+  }));
+
+  test(`${name}: a burst sent while the model is busy (3 s a turn): one turn each, in order`, { skip, timeout: 600_000 }, measured(name, 'busy model', version, async (row) => {
+    await withAgent(name, [], async (run) => {
+      run.model.mode = { kind: 'slow', seconds: 3 };
+      const sent = [await run.send('the first, which keeps the model busy')];
+      await run.model.waitForTurns(1, 60_000);
+      for (let i = 1; i <= 4; i++) sent.push(await run.send(`busy burst ${i} of 4`));
+      const expected = run.expected(sent);
+      await run.model.waitForTurns(expected.length, 180_000);
+      await sleep(4000);
+      const turns = run.model.userTurns.map(norm);
+      row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
+      row[5] = String((await run.unconfirmed()).length);
+      assert.deepEqual(turns, expected, `${name}: turns; waiting: ${await run.waiting()}; screen:\n${run.pane.screen()}`);
+      row[4] = await checkReceipts(name, run, sent);
+    });
+  }));
+
+  test(`${name}: a message sent while a permission prompt is up waits, leaves it unanswered, and follows the answer`, { skip, timeout: 600_000 }, measured(name, 'permission prompt', version, async (row) => {
+    await withAgent(name, [], async (run) => {
+      run.model.mode = { kind: 'tool' };
+      const first = await run.send('Please create the marker file.');
+      await run.pane.waitFor((s) => asking(name, s), 90_000, 'the permission prompt');
+      run.model.mode = { kind: 'fast' };
+      const second = await run.send('and this one must wait for the answer');
+      await sleep(6000); // a dozen looks of the gate
+      assert.ok(asking(name, run.pane.screen()), `${name}: the prompt is still up, unanswered:\n${run.pane.screen()}`);
+      assert.equal(run.model.userTurns.map(norm).filter((t) => t.includes('must wait for the answer')).length, 0, 'nothing typed into the prompt reached the model');
+      const waiting = JSON.parse((await cli(['status', '--json', ...run.base])).stdout) as { agents: Array<{ name: string; waiting?: string }> };
+      assert.match(waiting.agents.find((a) => a.name === `${name}-1`)?.waiting ?? '', /asking its human/);
+      await answerAll(name, run.pane);
+      const expected = run.expected([first, second]);
+      const deadline = Date.now() + 120_000;
+      while (!run.model.userTurns.map(norm).includes(expected[1]!) && Date.now() < deadline) await sleep(250);
+      await sleep(3000);
+      const turns = run.model.userTurns.map(norm);
+      row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
+      row[5] = String((await run.unconfirmed()).length);
+      assert.deepEqual(turns, expected, `${name}: turns; waiting: ${await run.waiting()}; screen:\n${run.pane.screen()}`);
+      row[4] = await checkReceipts(name, run, [first, second]);
+    });
+  }));
+
+  test(`${name}: a message sent while the model answers 429 arrives once, after it recovers`, { skip, timeout: 600_000 }, measured(name, '429', version, async (row) => {
+    await withAgent(name, [], async (run) => {
+      run.model.mode = { kind: 'rate-limit' };
+      const first = await run.send('the first, answered 429');
+      const deadline429 = Date.now() + 60_000;
+      while (!run.model.requests.some((r) => r.status === 429) && Date.now() < deadline429) await sleep(200);
+      assert.ok(run.model.requests.some((r) => r.status === 429), 'the CLI met a 429');
+      const second = await run.send('the second, sent while rate-limited');
+      await sleep(5000);
+      run.model.mode = { kind: 'fast' };
+      const expected = run.expected([first, second]);
+      const deadline = Date.now() + 240_000;
+      while (!run.model.userTurns.map(norm).includes(expected[1]!) && Date.now() < deadline) await sleep(250);
+      await sleep(3000);
+      const turns = run.model.userTurns.map(norm);
+      row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
+      row[5] = String((await run.unconfirmed()).length);
+      assert.deepEqual(turns, expected, `${name}: turns; waiting: ${await run.waiting()}; screen:\n${run.pane.screen()}`);
+      row[4] = await checkReceipts(name, run, [first, second]);
+    });
+  }));
 
   // Space types a space into the input box: it never submits.
-  test(`${name}: a wrong submit key (an override) ends in delivery_unconfirmed, never silence`, { skip: typeof found === 'string' ? found : false, timeout: 300_000 }, async () => {
+  test(`${name}: a wrong submit key (an override) ends in delivery_unconfirmed, never silence`, { skip, timeout: 300_000 }, measured(name, 'wrong submit key', version, async (row) => {
     await withAgent(name, ['--submit', 'Space'], async (run) => {
       const sent = await run.send('this must not pass for delivered');
       const deadline = Date.now() + 60_000;
       let events = await run.unconfirmed();
       while (events.length === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
         events = await run.unconfirmed();
       }
+      row[5] = String(events.length);
       assert.equal(events.length, 1, `${name}: one delivery_unconfirmed event; screen:\n${run.pane.screen()}`);
       assert.equal((events[0]!.body as { id: string }).id, sent.id);
       assert.deepEqual(run.model.userTurns, [], 'the model got no turn');
+      row[3] = '0/0 (as it must)';
+      assert.equal((await run.trace(sent.id)).recipients[0]?.state, 'unconfirmed');
     });
-  });
+  }));
 }

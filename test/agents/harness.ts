@@ -18,9 +18,9 @@ export interface StartOptions {
   url: string;
   /** How long to wait for the input box (first starts of Node CLIs can take a while). */
   readyTimeoutMs?: number;
-  /** More environment for the CLI (BMAD_AGENT, say). */
+  /** More environment for the CLI (BMAD_AGENT, BMAD_BUS_DIR for its hooks). */
   env?: Record<string, string>;
-  /** Runs after the CLI's fake HOME and project exist and before it starts: write config files there. */
+  /** Called with the launch before the CLI starts: to write more configuration (hooks) into its HOME or cwd. */
   prepare?: (launch: Launch) => void | Promise<void>;
 }
 
@@ -47,7 +47,7 @@ export class AgentPane {
     const cli = findCli(name);
     if (typeof cli === 'string') throw new Error(cli);
     const launch = SETUPS[name](cli, { url: opts.url });
-    Object.assign(launch.env, opts.env);
+    Object.assign(launch.env, opts.env ?? {});
     const pane = new AgentPane(cli, launch);
     try {
       await opts.prepare?.(launch);

@@ -10,7 +10,7 @@ import { TmuxBed, shq } from '../helpers/tmux.js';
 const FAKE_CLI = path.join(REPO, 'test', 'agents', 'fixtures', 'fake-cli.mjs');
 
 interface Status {
-  agents: Array<{ name: string; undelivered: number; waiting?: string }>;
+  agents: Array<{ name: string; undelivered: number; waiting?: string; state?: string; state_source?: string; profile?: string }>;
 }
 
 /** One fake AI CLI in a pane of the bed's tmux server, registered as `name` with `profile`; returns what it received. */
@@ -59,6 +59,7 @@ describe('delivery into an AI CLI by its profile (a fake CLI with the faults the
     const me = (await bed.status<Status>()).agents.find((a) => a.name === 'gem-1')!;
     assert.equal(me.undelivered, 0);
     assert.equal(me.waiting, undefined);
+    assert.deepEqual([me.state, me.state_source], ['idle', 'screen']);
   });
 
   it('a permission question on screen: nothing is typed into it; the message follows once the human answers', async () => {
@@ -68,6 +69,11 @@ describe('delivery into an AI CLI by its profile (a fake CLI with the faults the
     const second = await send('gem-2', 'and then the tests');
     const waiting = await waitFor(async () => (await bed.status<Status>()).agents.find((a) => a.name === 'gem-2')?.waiting, 10_000, 'status saying why it waits');
     assert.match(waiting, /asking its human/);
+    // No hooks here: the state is read from the screen, by the profile.
+    const asking = (await bed.status<Status>()).agents.find((a) => a.name === 'gem-2')!;
+    assert.deepEqual([asking.state, asking.state_source, asking.profile], ['waiting_input', 'screen', 'gemini']);
+    const listed = JSON.parse((await cli(['agents', '--json', ...bed.base])).stdout) as Array<{ name: string; state?: string }>;
+    assert.equal(listed.find((a) => a.name === 'gem-2')?.state, 'waiting_input');
     await new Promise((r) => setTimeout(r, 1500)); // several retries of the gate: still nothing typed
     assert.equal(agent.keys(), '', 'not a key reached the question');
     assert.deepEqual(agent.turns(), [rendered(first)]);

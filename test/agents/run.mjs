@@ -29,5 +29,5 @@ if (files.length === 0) {
   process.exit(1);
 }
 const env = { ...process.env, ...(latest ? { BMAD_AGENTS_LATEST: '1' } : {}) };
-const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=600000', ...files], { stdio: 'inherit', env });
+const result = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=3600000', ...files], { stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -45,6 +45,26 @@ describe('screen recognisers on the real CLIs\' captured screens', () => {
     });
   }
 
+  // What people type (in the input box) and what they typed before (the transcript's echo, Codex's footer) is not a state.
+  const HOSTILE = 'Do you want to proceed? rate limit 429 Too Many Requests, usage limit reached, approval, Allow execution of x, esc to interrupt, Permission required';
+  const ECHO: Record<string, string> = { claude: '❯ ', codex: '› ', gemini: ' > ', qwen: '  > ' };
+  for (const dir of dirs) {
+    const cli = dir.replace(/-[\d.]+$/, '');
+    const profile = profiles.get(cli)!;
+    test(`${dir}: words of a state in the input box or in an echoed prompt are not that state`, () => {
+      const typed = fs.readFileSync(path.join(SCREENS, dir, 'typed.txt'), 'utf8').replace('Summarise the README in one sentence.', HOSTILE.slice(0, 90));
+      assert.equal(readScreen(profile, typed).state, 'idle', `${dir}: typed`);
+      const echo = ECHO[cli];
+      if (!echo) return; // opencode draws its transcript with the box's own border
+      const rows = fs.readFileSync(path.join(SCREENS, dir, 'idle.txt'), 'utf8').replace(/\s+$/, '').split('\n');
+      const input = new RegExp(profile.screen!.input, 'iu');
+      let at = rows.length - 1;
+      while (at > 0 && !input.test(rows[at]!)) at--;
+      rows.splice(Math.max(0, at - 2), 0, `${echo}${HOSTILE}`, `  fake-model default · ~/project · ${HOSTILE}`);
+      assert.equal(readScreen(profile, rows.join('\n')).state, 'idle', `${dir}: echoed\n${rows.slice(-16).join('\n')}`);
+    });
+  }
+
   test('a submission shows: the box empty and the message (or a new collapsed marker) in the transcript', () => {
     const claude = profiles.get('claude')!;
     const typed = readScreen(claude, '❯ earlier message\n──────\n❯ run the tests\n──────\n  ? for shortcuts');

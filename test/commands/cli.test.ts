@@ -147,8 +147,8 @@ describe('agents and init', () => {
     const list = JSON.parse(await ok(root, ['agents', 'list', '--json'])) as Array<{ name: string; role?: string }>;
     assert.deepEqual(list.map((a) => [a.name, a.role]), [['dev-1', 'dev'], ['orchestrator', 'orchestrator'], ['qa-1', 'qa']]);
     const table = await ok(root, ['agents']);
-    assert.match(table, /^NAME\s+ROLE\s+DELIVER\s+TMUX\s+UNDELIVERED\n/);
-    assert.match(table, /\ndev-1\s+dev\s+inbox\s+-\s+\?\n/);
+    assert.match(table, /^NAME\s+ROLE\s+DELIVER\s+TMUX\s+PROFILE\s+STATE\s+UNDELIVERED\n/);
+    assert.match(table, /\ndev-1\s+dev\s+inbox\s+-\s+-\s+-\s+\?\n/);
     assert.equal(await ok(root, ['agents', 'rm', 'qa-1']), '');
     assert.ok(!fs.existsSync(path.join(root, 'inbox', 'qa-1.pipe')));
     assert.deepEqual((JSON.parse(await ok(root, ['agents', '--json'])) as Array<{ name: string }>).map((a) => a.name), ['dev-1', 'orchestrator']);
@@ -286,7 +286,7 @@ describe('start / status / stop', () => {
     const text = await ok(root, ['status']);
     assert.match(text, new RegExp(`^bus       ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\nrouter    running  pid ${pids[1]} \\(keeper ${pids[0]}\\)`));
     assert.match(text, /\nmessages  accepted 4  delivered 3  dead-lettered 1  held 0\n/);
-    assert.match(text, /\ndev-2\s+-\s+inbox\s+-\s+-\s+1\s+no reader on the inbox\n/);
+    assert.match(text, /\ndev-2\s+-\s+inbox\s+-\s+-\s+-\s+1\s+no reader on the inbox\n/);
   });
 
   test('stop ends both processes; status then says not running', async () => {

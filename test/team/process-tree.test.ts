@@ -6,7 +6,7 @@ import { Layout } from '../../src/bus/layout.js';
 import { readRegistry } from '../../src/bus/registry.js';
 import { TmuxClient } from '../../src/tmux/client.js';
 import { paneProcesses, type Proc } from '../../src/team/pane-processes.js';
-import { readStat } from '../../src/team/proc-scan.js';
+import { readStat } from '../../src/bus/proc-scan.js';
 import { paneStartOf, respawnPane } from '../../src/team/supervisor-panes.js';
 import { cli, waitFor } from '../helpers/bus.js';
 import { TmuxBed } from '../helpers/tmux.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { parseStat, readChildren, readStat, readStatusRss, scanProcesses } from '../../src/team/proc-scan.js';
+import { parseStat, readChildren, readStat, readStatusRss, scanProcesses } from '../../src/bus/proc-scan.js';
 import { waitFor } from '../helpers/bus.js';
 
 describe('reading /proc', () => {

@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import { AddressBook, consumerKindOf, inboxConsumer, tmuxConsumer } from '../bus/address-book.js';
+import { readTrail, type TrailRecord } from '../bus/delivery-trail.js';
+import { decodeJournalLine, type Envelope } from '../bus/envelope.js';
+import { UsageError, unlessFsRace } from '../bus/errors.js';
+import { parseJsonOrUndefined } from '../bus/json-scan.js';
+import type { Layout } from '../bus/layout.js';
+import { readRegistry } from '../bus/registry.js';
+import { readCursors } from '../journal/cursors.js';
+import type { DeadLetter } from '../journal/dead-letters.js';
+import { journalLines } from '../journal/reader.js';
+import { readLiveRouterStatus } from '../router/router-status.js';
+
+/** Where one recipient's copy of a message stands, by one of its consumers. */
+export interface RecipientTrace {
+  agent: string;
+  /** `inbox` (the FIFO) or `tmux` (typed into the pane). */
+  via: 'inbox' | 'tmux';
+  /**
+   * - `pending`: the router has not handed it on yet (`waiting` says why, when a router runs);
+   * - `delivered`: written into the inbox FIFO (the reader took the bytes, or holds them in the pipe);
+   * - the last pane step otherwise: `typed`, `submitted`, `retry`, `unconfirmed`, `received`;
+   * - `passed`: the cursor is past it, and no steps were recorded (typed by a router before trails existed, or the trail was pruned).
+   */
+  state: 'pending' | 'delivered' | 'passed' | TrailRecord['stage'];
+  steps: TrailRecord[];
+  waiting?: string;
+}
+
+export interface MessageTrace {
+  envelope: Envelope;
+  /** The journal took it (the envelope's stamp) and where it sits. */
+  queued: { at: string; offset: number };
+  recipients: RecipientTrace[];
+  /** Set when the router dead-lettered it (its recipient was unknown, for one). */
+  dead_letter?: { ts: string; reason: string; error: string };
+}
+
+/**
+ * A message's way through the bus: queued in the journal, then per recipient
+ * and consumer, the steps the router recorded (the pane's trail) or where its
+ * cursor stands. Recipients are resolved with today's registry: an agent
+ * removed since is not shown.
+ */
+export function traceMessage(layout: Layout, id: string): MessageTrace {
+  const found = findMessage(layout, id);
+  if (!found) throw new UsageError(`No message with id \`${id}\` in the journal (pruned, or never accepted; see \`bmad-bus tail --dead\`)`);
+  const { envelope, offset } = found;
+  const registry = readRegistry(layout);
+  const book = new AddressBook(registry);
+  const cursors = consumerPositions(layout);
+  const live = readLiveRouterStatus(layout);
+  const recipients: RecipientTrace[] = [];
+  for (const agent of book.recipients(envelope).agents) {
+    for (const consumer of book.consumersOf(agent)) {
+      const via = consumerKindOf(consumer);
+      const passed = (cursors.get(consumer) ?? 0) > offset;
+      const steps = via === 'tmux' ? readTrail(layout, agent, envelope.id) : [];
+      const last = steps.at(-1)?.stage;
+      const state: RecipientTrace['state'] = last ?? (!passed ? 'pending' : via === 'inbox' ? 'delivered' : 'passed');
+      const waiting = !passed && state !== 'received' ? live?.agents[agent]?.consumers[via]?.waiting : undefined;
+      recipients.push({ agent, via, state, steps, ...(waiting ? { waiting } : {}) });
+    }
+  }
+  const dead = deadLetterOf(layout, envelope.id);
+  return { envelope, queued: { at: envelope.ts, offset }, recipients, ...(dead ? { dead_letter: dead } : {}) };
+}
+
+/** The journaled message with this id: a scan, with a substring test before any parse. */
+function findMessage(layout: Layout, id: string): { envelope: Envelope; offset: number } | undefined {
+  const needle = `"id":${JSON.stringify(id)}`;
+  for (const line of journalLines(layout.journalDir, 0)) {
+    if (!line.line.includes(needle)) continue;
+    const envelope = decodeJournalLine(line.line);
+    if (envelope.id === id) return { envelope, offset: line.offset };
+  }
+  return undefined;
+}
+
+/** Each consumer's cursor: the router's live report where it runs (fresher), else the saved cursors. */
+function consumerPositions(layout: Layout): Map<string, number> {
+  const positions = new Map<string, number>(Object.entries(readCursors(layout)));
+  const live = readLiveRouterStatus(layout);
+  for (const [agent, status] of Object.entries(live?.agents ?? {})) {
+    for (const [kind, consumer] of Object.entries(status.consumers)) {
+      const key = kind === 'inbox' ? inboxConsumer(agent) : tmuxConsumer(agent);
+      positions.set(key, Math.max(positions.get(key) ?? 0, consumer.cursor));
+    }
+  }
+  return positions;
+}
+
+function deadLetterOf(layout: Layout, id: string): MessageTrace['dead_letter'] {
+  const text = unlessFsRace(() => fs.readFileSync(layout.deadLetterFile, 'utf8'), '', ['ENOENT']);
+  const needle = JSON.stringify(id);
+  for (const line of text.split('\n')) {
+    if (!line.includes(needle)) continue;
+    const record = parseJsonOrUndefined<DeadLetter>(line);
+    if (record?.id === id) return { ts: record.ts, reason: record.reason, error: record.error };
+  }
+  return undefined;
+}
