@@ -17,6 +17,8 @@ export interface BusMcpServerOptions {
   /** Who the tools act as: `from` of what it sends, whose inbox it reads. */
   agent: string;
   version?: string;
+  /** The tmux server of the team's panes (`--tmux-socket`, `$BMAD_TMUX_SOCKET`); agent states are read from them. */
+  tmuxSocket?: string;
   /** Where to say what went wrong outside a tool call (default: stderr; stdout is the protocol's). */
   log?: (line: string) => void;
 }
@@ -56,7 +58,8 @@ export function createBusMcpServer(options: BusMcpServerOptions): BusMcpServer {
         'task_claim / task_done / task_fail work the shared task queue; share_knowledge and search_knowledge the team knowledge.',
     },
   );
-  registerBusTools(server, { layout, agent, inbox });
+  const tmuxSocket = options.tmuxSocket;
+  registerBusTools(server, { layout, agent, inbox, ...(tmuxSocket ? { tmuxSocket } : {}) });
 
   const json = (uri: string, value: unknown) => ({ contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(value) }] });
   server.registerResource(
@@ -72,7 +75,7 @@ export function createBusMcpServer(options: BusMcpServerOptions): BusMcpServer {
     'agents',
     AGENTS_URI,
     { title: 'Agents on the bus', description: 'Every registered agent with its role, state and undelivered messages.', mimeType: 'application/json' },
-    async (uri) => json(uri.href, { you: agent, agents: await listAgents(layout, agent) }),
+    async (uri) => json(uri.href, { you: agent, agents: await listAgents(layout, agent, tmuxSocket) }),
   );
 
   const subscribed = new Set<string>();

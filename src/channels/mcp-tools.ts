@@ -19,6 +19,8 @@ export interface ToolContext {
   layout: Layout;
   agent: string;
   inbox: AckInbox;
+  /** The tmux server of the team's panes (agent states are read from their screens where hooks say nothing). */
+  tmuxSocket?: string;
 }
 
 /** The limits of `read_inbox`: a tool call must answer well within the client's request timeout. */
@@ -78,6 +80,7 @@ const drop = <T extends Record<string, unknown>>(value: T): T => Object.fromEntr
 /** Registers every bus tool on the server. The descriptions are written for the model that reads them. */
 export function registerBusTools(server: McpServer, ctx: ToolContext): void {
   const { layout, agent, inbox } = ctx;
+  const statusOptions = { panes: false, ...(ctx.tmuxSocket ? { tmuxSocket: ctx.tmuxSocket } : {}) };
 
   server.registerTool(
     'send_message',
@@ -154,7 +157,7 @@ export function registerBusTools(server: McpServer, ctx: ToolContext): void {
       inputSchema: z.strictObject({}),
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
-    () => run(async () => ({ you: agent, agents: await listAgents(layout, agent) })),
+    () => run(async () => ({ you: agent, agents: await listAgents(layout, agent, ctx.tmuxSocket) })),
   );
 
   server.registerTool(
@@ -167,7 +170,7 @@ export function registerBusTools(server: McpServer, ctx: ToolContext): void {
     },
     () =>
       run(async () => {
-        const report = await collectStatus(layout, { panes: false });
+        const report = await collectStatus(layout, statusOptions);
         const tasks: Record<string, number> = {};
         for (const task of listTasks(layout)) tasks[task.status] = (tasks[task.status] ?? 0) + 1;
         const unread = await inbox.pending(READ_MAX).catch(() => undefined);
@@ -302,7 +305,7 @@ export function registerBusTools(server: McpServer, ctx: ToolContext): void {
 }
 
 /** The agents as `list_agents` and `bus://agents` show them. */
-export async function listAgents(layout: Layout, agent: string): Promise<Array<Record<string, unknown>>> {
-  const report = await collectStatus(layout, { panes: false });
-  return report.agents.map((a) => drop({ name: a.name, role: a.role, state: a.state, status: a.status, deliver: a.deliver, undelivered: a.undelivered, you: a.name === agent ? true : undefined }));
+export async function listAgents(layout: Layout, agent: string, tmuxSocket?: string): Promise<Array<Record<string, unknown>>> {
+  const report = await collectStatus(layout, { panes: false, ...(tmuxSocket ? { tmuxSocket } : {}) });
+  return report.agents.map((a) => drop({ name: a.name, role: a.role, state: a.state, status: a.status, deliver: a.deliver, profile: a.profile, undelivered: a.undelivered, you: a.name === agent ? true : undefined }));
 }

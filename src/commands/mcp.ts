@@ -1,7 +1,7 @@
 import { UsageError } from '../bus/errors.js';
 import { isValidName, show } from '../bus/names.js';
 import { openRoot } from '../bus/root.js';
-import { rootOf, type GlobalOptions } from './context.js';
+import { rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export interface McpCommandOptions extends GlobalOptions {
   agent?: string;
@@ -17,5 +17,6 @@ export async function mcpCommand(options: McpCommandOptions): Promise<void> {
   if (!isValidName(agent)) throw new UsageError(`Expected agent name to match [a-z0-9][a-z0-9._-]{0,63}, got ${show(agent)}`);
   const layout = openRoot(rootOf(options));
   const { serveStdio } = await import('../channels/mcp-server.js');
-  await serveStdio({ layout, agent });
+  const tmuxSocket = tmuxSocketOf(options);
+  await serveStdio({ layout, agent, ...(tmuxSocket ? { tmuxSocket } : {}) });
 }
