@@ -92,7 +92,7 @@ describe('bmad-bus hook', () => {
       assert.equal((await state()).profile, 'claude');
       await hook(root, ['Notification'], JSON.stringify({ hook_event_name: 'Notification', notification_type: 'permission_prompt' }));
       assert.deepEqual([(await state()).state, (await state()).state_source], ['waiting_input', 'hook']);
-      assert.match((await cli(['--dir', root, 'status'])).stdout, /dev-1\s+-\s+inbox\s+-\s+waiting_input\s+0/);
+      assert.match((await cli(['--dir', root, 'status'])).stdout, /dev-1\s+-\s+inbox\s+claude\s+-\s+waiting_input\s+0/);
       // The supervisor marked it failed: a failed agent reports nothing any more.
       const registry = JSON.parse(fs.readFileSync(path.join(root, 'state', 'agents.json'), 'utf8'));
       registry.agents['dev-1'].status = 'failed';
