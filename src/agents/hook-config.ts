@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { unlessFsRace, UsageError } from '../bus/errors.js';
-import { writeFileAtomic } from '../bus/fs-safety.js';
+import { UsageError } from '../bus/errors.js';
+import { applyEdit, jsonText, parseJsonObject, readText } from './config-files.js';
 import type { HookCli } from './hook-events.js';
 
 export type HookScope = 'project' | 'user';
@@ -44,19 +43,15 @@ export interface HookPlan {
 const quote = (word: string): string => (/^[A-Za-z0-9_./:=+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
 
 /** The hook configuration `install` (or, with `remove`, `uninstall`) would write; nothing is written here. */
-export function planHooks(cli: HookCli, file: string, bin: string, remove = false): HookPlan {
-  const before = readText(file);
+export function planHooks(cli: HookCli, file: string, bin: string, remove = false, read: (file: string) => string = readText): HookPlan {
+  const before = read(file);
   const after = cli === 'codex' ? codexConfig(before, bin, remove, file) : jsonHooks(cli, before, bin, remove, file);
   return { cli, file, before, after };
 }
 
 /** Writes a plan (atomically, keeping the file's mode); false when there was nothing to change. */
 export function applyHookPlan(plan: HookPlan): boolean {
-  if (plan.after === plan.before) return false;
-  fs.mkdirSync(path.dirname(plan.file), { recursive: true });
-  const mode = fs.existsSync(plan.file) ? fs.statSync(plan.file).mode & 0o777 : 0o600;
-  writeFileAtomic(plan.file, plan.after, mode);
-  return true;
+  return applyEdit(plan);
 }
 
 /** Whether the file holds bmad-bus hooks for every event it needs. */
@@ -64,10 +59,6 @@ export function hooksInstalled(cli: HookCli, file: string, bin: string): 'instal
   const plan = planHooks(cli, file, bin);
   if (plan.after === plan.before) return 'installed';
   return OURS.test(plan.before) ? 'partial' : 'absent';
-}
-
-function readText(file: string): string {
-  return unlessFsRace(() => fs.readFileSync(file, 'utf8'), '', ['ENOENT']);
 }
 
 interface HookEntry {
@@ -83,15 +74,7 @@ interface HookEntry {
  * setting, stay as they were.
  */
 function jsonHooks(cli: Exclude<HookCli, 'codex'>, text: string, bin: string, remove: boolean, file: string): string {
-  let settings: Record<string, unknown> = {};
-  if (text.trim() !== '') {
-    try {
-      settings = JSON.parse(text) as Record<string, unknown>;
-    } catch (error) {
-      throw new UsageError(`${file} is not valid JSON (${(error as Error).message}); fix it first, nothing was changed`);
-    }
-    if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) throw new UsageError(`${file}: expected a JSON object`);
-  }
+  const settings = parseJsonObject(text, file);
   const hooks = { ...((settings.hooks as Record<string, HookEntry[]> | undefined) ?? {}) };
   for (const event of EVENTS[cli]) {
     const kept = (hooks[event] ?? [])
@@ -104,10 +87,7 @@ function jsonHooks(cli: Exclude<HookCli, 'codex'>, text: string, bin: string, re
   const next = { ...settings };
   if (Object.keys(hooks).length > 0) next.hooks = hooks;
   else delete next.hooks;
-  if (text.trim() === '' && Object.keys(next).length === 0) return '';
-  // Unchanged content keeps the user's own formatting.
-  if (text.trim() !== '' && JSON.stringify(settings) === JSON.stringify(next)) return text;
-  return `${JSON.stringify(next, null, 2)}\n`;
+  return jsonText(text, settings, next);
 }
 
 /**

@@ -32,14 +32,9 @@ export interface ReadOptions {
  * for await (const { envelope } of readMessages(layout, 'dev-1', { follow: true })) console.log(envelope.body);
  */
 export async function* readMessages(layout: Layout, agent: string, options: ReadOptions = {}): AsyncGenerator<ReceivedMessage> {
-  const record = getAgent(layout, agent);
-  const book = new AddressBook(readRegistry(layout));
   const dir = layout.journalDir;
-  const start = options.all ? journalStart(dir) : (readReadCursor(layout, agent) ?? record.since ?? 0);
-  const isMine = (envelope: Envelope): boolean => {
-    const recipients = book.recipients(envelope);
-    return recipients.agents.includes(agent) || (envelope.to === agent && recipients.unknown === agent);
-  };
+  const start = options.all ? journalStart(dir) : readPosition(layout, agent);
+  const isMine = inboxFilter(layout, agent);
   // The position is saved now and then and when reading stops: a crash re-reads a little (at-least-once).
   let position = start;
   let saved = position;
@@ -75,4 +70,56 @@ export async function* readMessages(layout: Layout, agent: string, options: Read
   } finally {
     await save(true);
   }
+}
+
+/**
+ * Which journal lines are an agent's messages: the one rule every reader of
+ * an agent's messages (`read`, the MCP server's inbox) uses. The registry is
+ * read now: a reader that lives long builds it again when the registry changes.
+ */
+export function inboxFilter(layout: Layout, agent: string): (envelope: Envelope) => boolean {
+  getAgent(layout, agent); // an unknown agent is an error here, not an empty inbox
+  const book = new AddressBook(readRegistry(layout));
+  return (envelope) => {
+    const recipients = book.recipients(envelope);
+    return recipients.agents.includes(agent) || (envelope.to === agent && recipients.unknown === agent);
+  };
+}
+
+/** Where an agent's reading goes on: its saved read position, else where it was registered. */
+export function readPosition(layout: Layout, agent: string): number {
+  return readReadCursor(layout, agent) ?? getAgent(layout, agent).since ?? 0;
+}
+
+/** Up to `max` of an agent's messages from `from` on, read without moving anything. */
+export interface InboxPeek {
+  messages: ReceivedMessage[];
+  /**
+   * How far the journal was looked at: the offset after the last message
+   * when `max` cut the batch short (`more`), else the end of the journal.
+   * Nothing between the last message and this offset is the agent's.
+   */
+  scanned: number;
+  more: boolean;
+}
+
+export function peekMessages(layout: Layout, agent: string, from: number, max: number, isMine = inboxFilter(layout, agent)): InboxPeek {
+  const dir = layout.journalDir;
+  const end = journalEnd(dir);
+  const messages: ReceivedMessage[] = [];
+  let position = from;
+  while (position < end) {
+    const { lines, next } = readJournal(dir, position, 1024 * 1024, end);
+    for (const line of lines) {
+      const envelope = decodeJournalLine(line.line);
+      if (isMine(envelope)) {
+        if (messages.length === max) return { messages, scanned: position, more: true };
+        messages.push({ envelope, next: line.end });
+      }
+      position = line.end;
+    }
+    if (next === position && lines.length === 0) break;
+    position = next;
+  }
+  return { messages, scanned: position, more: false };
 }

@@ -101,6 +101,8 @@ export async function shareKnowledge(layout: Layout, input: NewKnowledge, recipi
 export interface KnowledgeQuery {
   tag?: string;
   project?: string;
+  /** Words that must all appear (any case) in the record's text, tags or sharer. */
+  text?: string;
 }
 
 /**
@@ -112,6 +114,7 @@ export function listKnowledge(layout: Layout, query: KnowledgeQuery = {}): Knowl
   const text = unlessFsRace(() => fs.readFileSync(layout.knowledgeFile, 'utf8'), undefined, ['ENOENT']);
   if (text === undefined) return [];
   const tag = query.tag?.trim().toLowerCase();
+  const words = (query.text ?? '').toLowerCase().split(/\s+/).filter((w) => w !== '');
   const out: KnowledgeRecord[] = [];
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
@@ -119,6 +122,10 @@ export function listKnowledge(layout: Layout, query: KnowledgeQuery = {}): Knowl
     if (typeof record?.text !== 'string' || !Array.isArray(record.tags)) continue;
     if (tag !== undefined && !record.tags.includes(tag)) continue;
     if (query.project !== undefined && record.project !== undefined && record.project !== query.project) continue;
+    if (words.length > 0) {
+      const haystack = [record.text, ...record.tags, record.source].join(' ').toLowerCase();
+      if (!words.every((w) => haystack.includes(w))) continue;
+    }
     out.push(record);
   }
   return out;

@@ -143,7 +143,8 @@ export function planAssignments(tasks: readonly Task[], agents: readonly Schedul
   return { assignments, rotation, deferred };
 }
 
-function canTake(agent: SchedulableAgent, task: Task): boolean {
+/** Whether the agent may take the task now: alive or idle, of its project (or none), and its `to`, else its role, else anyone but the orchestrator. */
+export function canTake(agent: SchedulableAgent, task: Task): boolean {
   const status = agent.status ?? 'alive';
   if (status !== 'alive' && status !== 'idle') return false;
   if (task.project && agent.project && agent.project !== task.project) return false;

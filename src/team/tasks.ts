@@ -5,6 +5,7 @@ import { assertName, show } from '../bus/names.js';
 import { readStateFile, updateStateFile } from '../bus/state-file.js';
 import {
   checkDependencies,
+  compareQueueOrder,
   emptyTaskFile,
   normalizeTaskFile,
   normalizeTaskId,
@@ -16,6 +17,7 @@ import {
   type TaskStatus,
   type TaskView,
 } from './task-model.js';
+import { canTake, type SchedulableAgent } from './schedule-plan.js';
 
 /**
  * The task store: one locked JSON state file (`state/tasks.json`). Every
@@ -160,6 +162,40 @@ export async function setDependencies(layout: Layout, id: string, after: string[
     const tasks = file.tasks.slice();
     tasks[index] = task;
     return { value: { ...file, tasks }, result: task };
+  });
+}
+
+/**
+ * An agent takes a task itself (the MCP server's `task_claim`): the one named,
+ * or else the first ready task in queue order that it may take, by the
+ * scheduler's rule (its name, its role, its project). The task becomes
+ * assigned to it, as if the scheduler had given it. Claiming a task already
+ * assigned to the claimer changes nothing; undefined when no task is left to take.
+ */
+export async function claimTask(layout: Layout, agent: SchedulableAgent, id?: string): Promise<TaskChange | undefined> {
+  const key = id === undefined ? undefined : normalizeTaskId(id);
+  return updateTasks<TaskChange | undefined>(layout, (file) => {
+    const views = viewTasks(file.tasks);
+    let index: number;
+    if (key !== undefined) {
+      index = file.tasks.findIndex((t) => t.id === key);
+      if (index < 0) throw unknownTask(key);
+      const view = views[index]!;
+      if (view.status === 'assigned' && view.assignee === agent.name) return { result: { task: file.tasks[index]!, previous: 'assigned', changed: false } };
+      if (view.status === 'assigned') throw new TaskStateError(`Task ${key} is already assigned to ${view.assignee ?? 'another agent'}`);
+      if (view.status !== 'pending') throw new TaskStateError(`Task ${key} is ${view.status}; only a pending task can be claimed`);
+      if (!view.ready) throw new TaskStateError(`Task ${key} waits on ${view.waitingOn.join(', ')}`);
+      if (!canTake(agent, view)) throw new TaskStateError(`Task ${key} is not for ${agent.name} (${view.to ? `it is for ${view.to}` : view.role ? `it needs role ${view.role}` : `it is for project ${view.project ?? '?'}`})`);
+    } else {
+      const order = views.map((task, i) => ({ task, index: i })).filter(({ task }) => task.ready && canTake(agent, task)).sort(compareQueueOrder);
+      if (order.length === 0) return { result: undefined };
+      index = order[0]!.index;
+    }
+    const { message: _previousMessage, ...task } = file.tasks[index]!;
+    const claimed: Task = { ...task, status: 'assigned', assignee: agent.name, assigned: now(), attempts: task.attempts + 1 };
+    const tasks = file.tasks.slice();
+    tasks[index] = claimed;
+    return { value: { ...file, tasks }, result: { task: claimed, previous: task.status, changed: true } };
   });
 }
 

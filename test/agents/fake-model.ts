@@ -11,6 +11,7 @@ import { gemini } from './wire/gemini.js';
 import { responses } from './wire/responses.js';
 import { sendJson } from './wire/sse.js';
 import { pickShellTool, shellCall } from './wire/tool-call.js';
+import { toolResults } from './wire/tool-results.js';
 import { TurnLog } from './wire/turns.js';
 import { asObject, type Reply, type ToolDecl, type WireFormat } from './wire/types.js';
 
@@ -20,7 +21,19 @@ export type Mode =
   | { kind: 'slow'; seconds: number; text?: string }
   | { kind: 'tool'; command?: string }
   /** 429s; `daily` asks for a quota that is used up for the day rather than a per-minute limit. */
-  | { kind: 'rate-limit'; daily?: boolean };
+  | { kind: 'rate-limit'; daily?: boolean }
+  /**
+   * Scripted tool calls (MCP tools, say): each main request gets the next step's call, of the
+   * offered tool whose name matches (Claude names MCP tools `mcp__<server>__<tool>`), then
+   * `text` once the steps are used up. A step whose tool is not offered is not taken: the
+   * answer says so and `scriptMisses` records it.
+   */
+  | { kind: 'script'; steps: ScriptStep[]; text?: string };
+
+export interface ScriptStep {
+  tool: RegExp;
+  args: Record<string, unknown>;
+}
 
 export interface LoggedRequest {
   at: number;
@@ -56,6 +69,9 @@ export class FakeModel {
   mode: Mode;
   readonly requests: LoggedRequest[] = [];
   readonly turnLog = new TurnLog();
+  /** Script steps whose tool a request did not offer: the step, and the tool names it did offer. */
+  readonly scriptMisses: Array<{ step: number; tool: string; offered: string[] }> = [];
+  readonly #scriptAt = new WeakMap<object, number>();
   readonly #server: http.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -90,6 +106,11 @@ export class FakeModel {
 
   get url(): string {
     return `http://127.0.0.1:${this.#port}`;
+  }
+
+  /** Every distinct tool result the CLIs sent back, in order of arrival. */
+  get toolResults(): string[] {
+    return [...new Set(this.requests.filter((r) => !r.side).flatMap((r) => toolResults(r.body)))];
   }
 
   get userTurns(): readonly string[] {
@@ -166,11 +187,26 @@ export class FakeModel {
 
   #replyFor(entry: LoggedRequest, format: WireFormat, tools: ToolDecl[], mode: Mode): Reply {
     if (entry.side) return { kind: 'text', text: sideText(entry.body) };
+    if (mode.kind === 'script') return this.#scripted(mode, tools);
     if (mode.kind !== 'tool') return { kind: 'text', text: (mode.kind === 'rate-limit' ? undefined : mode.text) ?? 'OK from the fake model.' };
     // Once the CLI sends the tool's result (run or refused), the turn ends with a text.
     const shell = format.endsWithToolResult(entry.body) ? undefined : pickShellTool(tools);
     if (!shell) return { kind: 'text', text: 'Done (fake model, after the tool call).' };
     return shellCall(shell, mode.command ?? DEFAULT_TOOL_COMMAND, `call_fake_${this.requests.length}`);
+  }
+
+  #scripted(mode: Extract<Mode, { kind: 'script' }>, tools: ToolDecl[]): Reply {
+    const at = this.#scriptAt.get(mode) ?? 0;
+    const step = mode.steps[at];
+    if (!step) return { kind: 'text', text: mode.text ?? 'Done (fake model, end of the script).' };
+    const full = (t: ToolDecl): string => (t.namespace ? `${t.namespace}__${t.name}` : t.name);
+    const tool = tools.find((t) => step.tool.test(full(t)));
+    if (!tool) {
+      this.scriptMisses.push({ step: at, tool: String(step.tool), offered: tools.map(full) });
+      return { kind: 'text', text: `fake model: no tool matching ${String(step.tool)} is offered` };
+    }
+    this.#scriptAt.set(mode, at + 1);
+    return { kind: 'tool', id: `call_fake_${this.requests.length}`, name: tool.name, args: step.args, ...(tool.namespace ? { namespace: tool.namespace } : {}) };
   }
 
   // A slow answer ends early when the CLI gives up (Esc) or the server closes.

@@ -72,7 +72,7 @@ agent_groups:
     assert.equal(entries.find((e) => e.type === 'event' && (e.body as { event?: string }).event === 'failed')?.to, 'orchestrator');
     await waitFor(() => agentLog(dir, 'orchestrator').some((l) => l.includes('"event":"failed"') && l.includes('crasher')), 10_000, 'orchestrator pane got it');
     const status = await cli(['status', ...base]);
-    assert.match(status.stdout, /crasher\s+dev\s+tmux\s+failed/);
+    assert.match(status.stdout, /crasher\s+dev\s+tmux\s+readline\s+failed/);
   });
 
   it('role: addressing skips the failed agent; group: and leader: reach the group', async () => {

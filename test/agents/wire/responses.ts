@@ -22,7 +22,12 @@ export const responses: WireFormat = {
   },
   tools(body) {
     // Function tools carry `parameters`; built-in ones (web_search, local_shell) have none.
-    return asArray(asObject(body).tools).map(asObject).filter((t) => typeof t.name === 'string').map((t) => ({ name: String(t.name), schema: t.parameters }));
+    return asArray(asObject(body).tools).map(asObject).filter((t) => typeof t.name === 'string').flatMap((t) =>
+      // A namespace (Codex's MCP servers, its sub-agents) holds function tools of its own.
+      t.type === 'namespace'
+        ? asArray(t.tools).map(asObject).filter((f) => typeof f.name === 'string').map((f) => ({ name: String(f.name), schema: f.parameters, namespace: String(t.name) }))
+        : [{ name: String(t.name), schema: t.parameters }],
+    );
   },
   endsWithToolResult(body) {
     const last = items(body).at(-1) ?? {};
@@ -34,7 +39,7 @@ export const responses: WireFormat = {
     const item =
       reply.kind === 'text'
         ? { type: 'message', id: `msg_${rid}`, role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: reply.text, annotations: [] }] }
-        : { type: 'function_call', id: `fc_${rid}`, call_id: reply.id, name: reply.name, arguments: JSON.stringify(reply.args), status: 'completed' };
+        : { type: 'function_call', id: `fc_${rid}`, call_id: reply.id, name: reply.name, ...(reply.namespace ? { namespace: reply.namespace } : {}), arguments: JSON.stringify(reply.args), status: 'completed' };
     const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 };
     const response = { id: rid, object: 'response', created_at: Math.floor(Date.now() / 1000), model, status: 'in_progress', output: [] as unknown[] };
     sseHead(res);

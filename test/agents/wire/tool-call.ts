@@ -5,7 +5,8 @@ import { asArray, asObject, type Reply, type ToolDecl } from './types.js';
 
 const SHELL_NAMES = ['Bash', 'bash', 'shell', 'exec_command', 'run_shell_command', 'local_shell', 'shell_command'];
 
-export function pickShellTool(tools: readonly ToolDecl[]): ToolDecl | undefined {
+export function pickShellTool(offered: readonly ToolDecl[]): ToolDecl | undefined {
+  const tools = offered.filter((t) => t.namespace === undefined); // the CLI's own, not an MCP server's
   for (const name of SHELL_NAMES) {
     const t = tools.find((d) => d.name === name);
     if (t) return t;

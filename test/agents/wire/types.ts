@@ -3,12 +3,14 @@ import type http from 'node:http';
 /** What the fake model answers one request with. */
 export type Reply =
   | { kind: 'text'; text: string }
-  | { kind: 'tool'; id: string; name: string; args: Record<string, unknown> };
+  | { kind: 'tool'; id: string; name: string; args: Record<string, unknown>; namespace?: string };
 
 /** A function the CLI offered the model, with its JSON-schema parameters. */
 export interface ToolDecl {
   name: string;
   schema: unknown;
+  /** The group it was offered in (Codex offers MCP tools as OpenAI Responses `namespace` tools). */
+  namespace?: string;
 }
 
 /** One wire format: how to read a request body and how to answer it. */
