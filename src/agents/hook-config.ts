@@ -10,7 +10,8 @@ export type HookScope = 'project' | 'user';
 const EVENTS: Record<Exclude<HookCli, 'codex'>, string[]> = {
   claude: ['UserPromptSubmit', 'Stop', 'Notification', 'PreCompact', 'SessionStart'],
   gemini: ['BeforeAgent', 'AfterAgent', 'Notification', 'PreCompress', 'SessionStart'],
-  qwen: ['BeforeAgent', 'AfterAgent', 'Notification', 'PreCompress', 'SessionStart'],
+  // Qwen Code took Claude Code's hook events, not Gemini CLI's (0.15 and 0.24 alike), and has StopFailure for a turn that ended in an error.
+  qwen: ['UserPromptSubmit', 'Stop', 'StopFailure', 'Notification', 'PreCompact', 'SessionStart'],
 };
 
 /** A command line is ours when it runs `bmad-bus … hook --cli`: how install replaces and uninstall finds only its own entries. */

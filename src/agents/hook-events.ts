@@ -37,6 +37,7 @@ export function readHookReport(cli: HookCli, eventArg: string, payload: Payload)
     case 'user-prompt-submit':
       return { event, state: 'busy', ...promptOf(cli, payload) };
     case 'Stop':
+    case 'StopFailure': // the turn ended in an API error: the agent waits for input again
     case 'AfterAgent':
       return { event, state: 'idle' };
     case 'agent-turn-complete':

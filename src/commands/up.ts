@@ -3,6 +3,7 @@ import { loadTopology } from '../team/topology.js';
 import { up } from '../team/up.js';
 import { BIN } from '../router/daemon-control.js';
 import type { HookInstall } from '../team/agent-hooks.js';
+import type { McpInstall } from '../team/agent-mcp.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export async function upCommand(file: string, options: GlobalOptions & { dryRun?: boolean; router?: boolean; json?: boolean }): Promise<void> {
@@ -12,6 +13,7 @@ export async function upCommand(file: string, options: GlobalOptions & { dryRun?
   const result = await up(layout, topology, { socket, dryRun: options.dryRun ?? false, busBin: BIN, print: printLine });
   if (options.dryRun) {
     for (const h of result.hooks) printLine(hookLine(h, true));
+    for (const m of result.mcp) printLine(mcpLine(m, true));
     return;
   }
   let router: { routerPid: number; alreadyRunning: boolean } | undefined;
@@ -20,7 +22,7 @@ export async function upCommand(file: string, options: GlobalOptions & { dryRun?
     router = await startDaemon(layout, { ...(socket ? { tmuxSocket: socket } : {}), topologyFile: topology.file });
   }
   if (options.json) {
-    printJson({ file: topology.file, created: result.created, agents: result.agents, hooks: result.hooks, router: router ?? null });
+    printJson({ file: topology.file, created: result.created, agents: result.agents, hooks: result.hooks, mcp: result.mcp, router: router ?? null });
     return;
   }
   const { sessions, windows, panes } = result.created;
@@ -30,6 +32,7 @@ export async function upCommand(file: string, options: GlobalOptions & { dryRun?
       : `${topology.name}: created ${sessions.length} sessions, ${windows.length} windows, ${panes.length} panes; ${result.agents.length} agents registered`,
   );
   for (const h of result.hooks) if (h.changed || h.error) printLine(hookLine(h, false));
+  for (const m of result.mcp) if (m.changed || m.error) printLine(mcpLine(m, false));
   if (router) printLine(router.alreadyRunning ? `router already running (pid ${router.routerPid})` : `router started (pid ${router.routerPid})`);
   if (router?.alreadyRunning) {
     // A daemon started before this team existed runs no supervisor for it.
@@ -43,4 +46,11 @@ function hookLine(h: HookInstall, dry: boolean): string {
   if (h.error) return `hooks for ${who} (${h.cli}) not installed: ${h.error}; messages are still typed, without receipts`;
   if (!h.changed) return `hooks for ${who} (${h.cli}): ${h.file} already has them`;
   return `hooks for ${who} (${h.cli}): ${dry ? 'would install in' : 'installed in'} ${h.file}`;
+}
+
+function mcpLine(m: McpInstall, dry: boolean): string {
+  const who = m.agents.join(', ');
+  if (m.error) return `MCP server for ${who} not registered: ${m.error}`;
+  if (!m.changed) return `MCP server for ${who} (${m.cli}): already registered in ${m.files.join(', ')}`;
+  return `MCP server for ${who} (${m.cli}): ${dry ? 'would register in' : 'registered in'} ${m.files.join(', ')}`;
 }

@@ -32,6 +32,8 @@ export interface AgentSettings {
   restore_prompt?: string;
   /** Install the CLI's hooks (state and receipts) for it at `up`: default on where the profile's CLI has hooks. */
   hooks: boolean;
+  /** Register the bus's MCP server (`bmad-bus mcp`) in the agent's CLI at `up`, so the agent can send, read and take tasks itself. Default off. */
+  mcp: boolean;
 }
 
 export interface AgentSpec extends AgentSettings {

@@ -27,7 +27,7 @@ const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RAW_LAYOUT = /^[0-9a-f]{4},\d+x\d+,\d+,\d+[[{,]/;
 
 /** Agent fields that may appear in `defaults`, on sessions, windows and panes. */
-const AGENT_FIELDS = ['command', 'cwd', 'env', 'deliver', 'profile', 'policy', 'submit', 'submit_delay', 'template', 'multiline', 'restore_prompt', 'hooks'] as const;
+const AGENT_FIELDS = ['command', 'cwd', 'env', 'deliver', 'profile', 'policy', 'submit', 'submit_delay', 'template', 'multiline', 'restore_prompt', 'hooks', 'mcp'] as const;
 const PANE_FIELDS = ['name', 'type', 'role', 'instance', 'project', 'epic', 'agent', 'title', ...AGENT_FIELDS] as const;
 const WINDOW_FIELDS = ['name', 'layout', 'panes', ...PANE_FIELDS] as const;
 const SESSION_FIELDS = ['name', 'tier', 'layout', 'project', 'epic', 'tags', 'windows', ...AGENT_FIELDS] as const;
@@ -41,8 +41,8 @@ const TOP_FIELDS = [
  * typing needs (submit key, delay, line breaks, policy) stays unset unless a
  * level sets it: the agent's profile supplies the rest (settle()).
  */
-type Inherited = Omit<AgentSettings, 'profile' | 'policy' | 'submit' | 'submit_delay' | 'multiline' | 'hooks'> &
-  Partial<Pick<AgentSettings, 'profile' | 'policy' | 'submit' | 'submit_delay' | 'multiline' | 'hooks'>>;
+type Inherited = Omit<AgentSettings, 'profile' | 'policy' | 'submit' | 'submit_delay' | 'multiline' | 'hooks' | 'mcp'> &
+  Partial<Pick<AgentSettings, 'profile' | 'policy' | 'submit' | 'submit_delay' | 'multiline' | 'hooks' | 'mcp'>>;
 
 /** Reads and validates a topology file. Errors are ConfigError naming the file, the line and the field. */
 export function loadTopology(file: string): Topology {
@@ -196,7 +196,7 @@ function readPane(
   const agent: AgentSpec = {
     name, type, role, ...dropUndefined({ command: settings.command, template: settings.template, restore_prompt: settings.restore_prompt, project, epic }),
     cwd: settings.cwd, env: settings.env, deliver: settings.deliver, profile: settings.profile, policy: settings.policy, submit: settings.submit,
-    submit_delay: settings.submit_delay, multiline: settings.multiline, hooks: settings.hooks, instance, tags: scope.tags,
+    submit_delay: settings.submit_delay, multiline: settings.multiline, hooks: settings.hooks, mcp: settings.mcp, instance, tags: scope.tags,
   };
   return { index, agent, cwd: settings.cwd, env: settings.env, ...(title ? { title } : {}) };
 }
@@ -235,6 +235,8 @@ function inherit(r: TopologyReader, p: Path, base: Inherited, baseDir: string): 
   if (restore !== undefined) out.restore_prompt = restore;
   const hooks = r.boolean([...p, 'hooks']);
   if (hooks !== undefined) out.hooks = hooks;
+  const mcp = r.boolean([...p, 'mcp']);
+  if (mcp !== undefined) out.mcp = mcp;
   return out;
 }
 
@@ -258,6 +260,7 @@ function settle(r: TopologyReader, p: Path, s: Inherited, profiles: ProfileSet):
     submit_delay: s.submit_delay ?? profile.submit_delay,
     multiline: s.multiline ?? profile.multiline,
     hooks: s.hooks ?? (profile.ai && profile.hooks !== undefined),
+    mcp: s.mcp ?? false,
   };
 }
 
@@ -400,7 +403,7 @@ function readTemplates(r: TopologyReader, defaults: Inherited, baseDir: string, 
         project: r.matching([...p, 'project'], NAME_PATTERN, NAME_TEXT), epic: r.matching([...p, 'epic'], NAME_PATTERN, NAME_TEXT),
       }),
       cwd: s.cwd, env: s.env, deliver: s.deliver, profile: s.profile, policy: s.policy, submit: s.submit, submit_delay: s.submit_delay,
-      multiline: s.multiline, hooks: s.hooks,
+      multiline: s.multiline, hooks: s.hooks, mcp: s.mcp,
     };
   }
   return templates;

@@ -7,6 +7,7 @@ import { runTmux, tryTmux } from '../tmux/plain.js';
 import { serverInstance } from '../tmux/server-instance.js';
 import { BIN } from '../router/daemon-control.js';
 import { installTeamHooks, type HookInstall } from './agent-hooks.js';
+import { installTeamMcp, type McpInstall } from './agent-mcp.js';
 import { readTeamState, saveTeam, type TeamRecord } from './team-state.js';
 import { layoutCommands } from './layouts.js';
 import {
@@ -34,6 +35,8 @@ export interface UpResult {
   record: TeamRecord;
   /** The CLI settings files the agents' hooks went into (or, dry, would). */
   hooks: HookInstall[];
+  /** Where the bus's MCP server was registered for the agents with `mcp: true` (or, dry, would be). */
+  mcp: McpInstall[];
 }
 
 /** Width × height of detached sessions up creates: large enough to split a development window. */
@@ -66,6 +69,7 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
   const read = async (args: string[]): Promise<string> => (await tryTmux(args, { socket })) ?? '';
   // Before any pane starts: a CLI reads its hooks when it starts.
   const hooks = installTeamHooks(topology, options.busBin ?? BIN, options.dryRun ?? false);
+  const mcp = installTeamMcp(topology, options.busBin ?? BIN, options.dryRun ?? false, (agent) => agent.mcp);
 
   const previous = readTeamState(layout).teams[topology.file];
   const record: TeamRecord = {
@@ -175,7 +179,7 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
     if (Object.keys(groups).length > 0) await setGroups(layout, groups);
     await saveTeam(layout, record);
   }
-  return { created, commands, agents: topology.agents.map((a) => a.name), record, hooks };
+  return { created, commands, agents: topology.agents.map((a) => a.name), record, hooks, mcp };
 }
 
 /** The tmux server instance now answering on the socket (pane ids are only meaningful with it). */

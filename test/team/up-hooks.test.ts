@@ -8,7 +8,7 @@ import { TmuxBed } from '../helpers/tmux.js';
 /** `up` installs the agents' hooks into each CLI's settings before their panes start (issue #10: `hooks: true`, on by default for AI profiles). */
 describe('up: the agents’ hooks', () => {
   const bed = new TmuxBed();
-  const dirs = ['claude-dir', 'gemini-dir', 'qwen-dir', 'codex-home', 'off-dir', 'plain-dir', 'broken-dir', 'dry-dir'];
+  const dirs = ['claude-dir', 'gemini-dir', 'qwen-dir', 'codex-home', 'off-dir', 'plain-dir', 'broken-dir', 'dry-dir', 'mcp-dir'];
   const at = (name: string) => path.join(bed.dir, name);
   before(() => {
     bed.start();
@@ -43,9 +43,10 @@ describe('up: the agents’ hooks', () => {
       assert.deepEqual(commands, [`${BIN} hook --cli claude ${event}`], `one entry for ${event}, shared by cl-1 and cl-2`);
     }
     assert.match(fs.readFileSync(path.join(at('gemini-dir'), '.gemini', 'settings.json'), 'utf8'), /hook --cli gemini BeforeAgent/);
-    assert.match(fs.readFileSync(path.join(at('qwen-dir'), '.qwen', 'settings.json'), 'utf8'), /hook --cli qwen BeforeAgent/);
+    assert.match(fs.readFileSync(path.join(at('qwen-dir'), '.qwen', 'settings.json'), 'utf8'), /hook --cli qwen UserPromptSubmit/);
     assert.match(fs.readFileSync(path.join(at('codex-home'), 'config.toml'), 'utf8'), /^notify = \[.*"hook","--cli","codex"/m);
     assert.deepEqual(fs.readdirSync(at('off-dir')), [], 'hooks: false');
+    assert.ok(!fs.existsSync(path.join(at('claude-dir'), '.mcp.json')), 'no MCP server unless mcp: true');
     assert.deepEqual(fs.readdirSync(at('plain-dir')), [], 'shell profile (and codex keeps to CODEX_HOME)');
     assert.equal(fs.readFileSync(path.join(at('broken-dir'), '.claude', 'settings.local.json'), 'utf8'), '{ "permissions": ');
     assert.match(result.stdout, /hooks for br-1 \(claude\) not installed: .*settings\.local\.json/);
@@ -58,6 +59,14 @@ describe('up: the agents’ hooks', () => {
     const hooks = (JSON.parse(again.stdout) as { hooks: Array<{ cli: string; changed: boolean; error?: string }> }).hooks;
     assert.deepEqual(hooks.filter((h) => h.changed), []);
     assert.equal(hooks.length, 5, 'claude-dir, gemini-dir, qwen-dir, codex-home, broken-dir');
+  });
+
+  it('mcp: true registers the bus’s MCP server for the agent before its pane starts', async () => {
+    const file = topology('mcp', pane('mc-1', `profile: claude, mcp: true, cwd: ${at('mcp-dir')}`));
+    const result = await bed.up(file);
+    const servers = (JSON.parse(fs.readFileSync(path.join(at('mcp-dir'), '.mcp.json'), 'utf8')) as { mcpServers: Record<string, { command: string; args: string[] }> }).mcpServers;
+    assert.deepEqual([servers['bmad-bus']?.command, servers['bmad-bus']?.args], [BIN, ['mcp']]);
+    assert.match(result.stdout, /MCP server for mc-1 \(claude\): registered in .*\.mcp\.json/);
   });
 
   it('--dry-run says what it would install and writes nothing', async () => {
