@@ -19,7 +19,7 @@ export interface RecipientTrace {
   /**
    * - `pending`: the router has not handed it on yet (`waiting` says why, when a router runs);
    * - `delivered`: written into the inbox FIFO (the reader took the bytes, or holds them in the pipe);
-   * - the last pane step otherwise: `typed`, `submitted`, `retry`, `unconfirmed`, `received`;
+   * - the furthest pane step otherwise: `typed`, `retry`, `unconfirmed`, `submitted`, `received` (a retried message that was submitted later is `submitted`);
    * - `passed`: the cursor is past it, and no steps were recorded (typed by a router before trails existed, or the trail was pruned).
    */
   state: 'pending' | 'delivered' | 'passed' | TrailRecord['stage'];
@@ -56,14 +56,26 @@ export function traceMessage(layout: Layout, id: string): MessageTrace {
       const via = consumerKindOf(consumer);
       const passed = (cursors.get(consumer) ?? 0) > offset;
       const steps = via === 'tmux' ? readTrail(layout, agent, envelope.id) : [];
-      const last = steps.at(-1)?.stage;
-      const state: RecipientTrace['state'] = last ?? (!passed ? 'pending' : via === 'inbox' ? 'delivered' : 'passed');
+      const state: RecipientTrace['state'] = furthest(steps) ?? (!passed ? 'pending' : via === 'inbox' ? 'delivered' : 'passed');
       const waiting = !passed && state !== 'received' ? live?.agents[agent]?.consumers[via]?.waiting : undefined;
       recipients.push({ agent, via, state, steps, ...(waiting ? { waiting } : {}) });
     }
   }
   const dead = deadLetterOf(layout, envelope.id);
   return { envelope, queued: { at: envelope.ts, offset }, recipients, ...(dead ? { dead_letter: dead } : {}) };
+}
+
+/**
+ * How far a message got: the hook's receipt can come before the screen shows
+ * the submission (the CLI runs its prompt hook at once), so the state is the
+ * furthest step recorded, not the last one written.
+ */
+const STAGE_RANK: Record<TrailRecord['stage'], number> = { typed: 0, retry: 1, unconfirmed: 2, submitted: 3, received: 4 };
+
+function furthest(steps: readonly TrailRecord[]): TrailRecord['stage'] | undefined {
+  let best: TrailRecord['stage'] | undefined;
+  for (const { stage } of steps) if (best === undefined || STAGE_RANK[stage] >= STAGE_RANK[best]) best = stage;
+  return best;
 }
 
 /** The journaled message with this id: a scan, with a substring test before any parse. */

@@ -130,7 +130,9 @@ async function checkReceipts(name: CliName, run: Run, sent: Envelope[]): Promise
     if (states.every((s) => s === want) || Date.now() > deadline) break;
     await sleep(500);
   }
-  assert.deepEqual(states, sent.map(() => want), `${name}: the trace of each message`);
+  const receipts = path.join(run.root, 'state', 'receipts', `${name}-1.ndjson`);
+  const heard = fs.existsSync(receipts) ? fs.readFileSync(receipts, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { prompt: string }).prompt.slice(0, 80)) : [];
+  assert.deepEqual(states, sent.map(() => want), `${name}: the trace of each message; the prompts its hook reported: ${JSON.stringify(heard)}`);
   return `${states.filter((s) => s === 'received').length}/${sent.length}`;
 }
 

@@ -51,11 +51,12 @@ describe('trace: each message’s way into an agent, and receipts from its hook'
         const got = await trace(e.id);
         return got.recipients[0]?.state === 'received' ? got : undefined;
       }, 10_000, `${e.id} received`);
-      assert.deepEqual(stagesOf(t, 'hooked'), ['typed', 'submitted', 'received']);
-      const times = t.recipients[0]!.steps.map((s) => Date.parse(s.at));
-      assert.ok(Date.parse(t.queued.at) <= times[0]! && times[0]! <= times[1]! && times[1]! - 1000 <= times[2]!, JSON.stringify(t));
-      assert.ok((t.recipients[0]!.steps[1]!.presses ?? 0) >= 1, 'presses counted');
-      assert.equal(t.recipients[0]!.steps[2]!.detail, 'gemini hook');
+      // The hook may report the prompt before the screen shows it submitted: both orders are right.
+      assert.deepEqual([...stagesOf(t, 'hooked')].sort(), ['received', 'submitted', 'typed']);
+      const at = (stage: string) => Date.parse(t.recipients[0]!.steps.find((s) => s.stage === stage)!.at);
+      assert.ok(Date.parse(t.queued.at) <= at('typed') && at('typed') <= at('submitted') && at('typed') <= at('received'), JSON.stringify(t));
+      assert.ok((t.recipients[0]!.steps.find((s) => s.stage === 'submitted')!.presses ?? 0) >= 1, 'presses counted');
+      assert.equal(t.recipients[0]!.steps.find((s) => s.stage === 'received')!.detail, 'gemini hook');
     }
     const human = await cli(['trace', sent[0]!.id, ...bed.base]);
     assert.equal(human.code, 0, human.stderr);
@@ -85,7 +86,8 @@ describe('trace: each message’s way into an agent, and receipts from its hook'
       const got = await trace(e.id);
       return got.recipients[0]?.state === 'received' ? got : undefined;
     }, 10_000, 'received');
-    assert.deepEqual(stagesOf(t, 'lossy'), ['typed', 'retry', 'typed', 'submitted', 'received']);
+    assert.deepEqual(stagesOf(t, 'lossy').slice(0, 3), ['typed', 'retry', 'typed']);
+    assert.deepEqual([...stagesOf(t, 'lossy').slice(3)].sort(), ['received', 'submitted']);
     assert.match(t.recipients[0]!.steps[1]!.detail ?? '', /not in the input box/);
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(a.turns().length, 1, 'exactly one turn');
