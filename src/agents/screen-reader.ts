@@ -98,20 +98,38 @@ function findInput(c: Compiled, rows: string[]): { row: number; end: number; tex
   return undefined;
 }
 
-/** Whether the transcript shows the message: a piece of its text, or a collapsed-paste marker that `before` did not have. */
+/**
+ * Whether the transcript shows the message: more copies of its first 40
+ * characters than `before` had (whitespace and the box borders some CLIs
+ * draw on every row are left out, so a line wrapped anywhere still reads
+ * whole), or a collapsed-paste marker that `before` did not have.
+ */
 export function transcriptShows(profile: AgentProfile, reading: ScreenReading, text: string, before?: ScreenReading): boolean {
-  const flat = (rows: string[]) => rows.join(' ').replace(/\s+/g, ' ');
-  const haystack = flat(reading.transcript);
   const needle = snippetOf(text);
-  if (needle && haystack.includes(needle)) return true;
+  if (needle) {
+    // A screen without an input box found (a long paste pushed it up) has no transcript to compare with.
+    const copies = (r: ScreenReading | undefined) => (r && r.input !== undefined ? occurrences(solid(r.transcript), needle) : 0);
+    if (copies(reading) > copies(before)) return true;
+  }
   if (!profile.screen) return false;
+  const flat = (rows: string[]) => rows.join(' ').replace(/\s+/g, ' ');
   const { pastedAll } = compile(profile.screen);
   const markers = (r: ScreenReading | undefined) => (r ? flat(r.transcript).match(pastedAll) ?? [] : []);
   return markers(reading).length > markers(before).length;
 }
 
-/** A piece of the message likely to show as typed: its first line's first 40 characters, spaces collapsed. */
+/** Rows as one run of text: no borders (`│ … │`, `┃ …`), no whitespace. */
+function solid(rows: string[]): string {
+  return rows.map((row) => row.replace(/^\s*[│┃|]/, '').replace(/[│┃|]\s*$/, '')).join('').replace(/\s+/g, '');
+}
+
+/** The first 40 characters of the message that are not whitespace: what a screen shows of it, however wrapped. */
 function snippetOf(text: string): string {
-  const first = text.split('\n').find((l) => l.trim() !== '') ?? '';
-  return first.replace(/\s+/g, ' ').trim().slice(0, 40);
+  return text.replace(/\s+/g, '').slice(0, 40);
+}
+
+function occurrences(haystack: string, needle: string): number {
+  let count = 0;
+  for (let at = haystack.indexOf(needle); at !== -1; at = haystack.indexOf(needle, at + needle.length)) count++;
+  return count;
 }

@@ -65,6 +65,20 @@ describe('screen recognisers on the real CLIs\' captured screens', () => {
     });
   }
 
+  test('a message wrapped inside box borders still shows; an earlier copy of the same text is not this one', () => {
+    const opencode = profiles.get('opencode')!;
+    const text = `[lead → x-1] long ${'0123456789'.repeat(30)}`;
+    const box = '  ┃  Ask anything…\n  ┃  Build · Fake model';
+    const wrapped = readScreen(opencode, `  ┃  [lead → x-1] long\n  ┃  ${'0123456789'.repeat(15)}\n  ┃  ${'0123456789'.repeat(15)}\n\n${box}`);
+    assert.ok(transcriptShows(opencode, wrapped, text, readScreen(opencode, box)), 'the row break and the ┃ border are not in the message');
+    const claude = profiles.get('claude')!;
+    const once = readScreen(claude, '❯ [lead → c-1] run the tests\n──────\n❯ [lead → c-1] run the tests\n──────');
+    const stillOnce = readScreen(claude, '❯ [lead → c-1] run the tests\n──────\n❯ \n──────');
+    const twice = readScreen(claude, '❯ [lead → c-1] run the tests\n❯ [lead → c-1] run the tests\n──────\n❯ \n──────');
+    assert.ok(!transcriptShows(claude, stillOnce, '[lead → c-1] run the tests', once), 'the earlier copy is not a submission');
+    assert.ok(transcriptShows(claude, twice, '[lead → c-1] run the tests', once));
+  });
+
   test('a submission shows: the box empty and the message (or a new collapsed marker) in the transcript', () => {
     const claude = profiles.get('claude')!;
     const typed = readScreen(claude, '❯ earlier message\n──────\n❯ run the tests\n──────\n  ? for shortcuts');
