@@ -34,7 +34,7 @@ export const paneSinks: PaneSinkFactory = async (agent, context) => {
     appendTrail(context.layout, agent.name, { id, stage, at: new Date(at).toISOString(), ...(presses !== undefined ? { presses } : {}), ...(detail ? { detail } : {}) });
     if (stage === 'typed') receipts.expect(id, step.text, at);
   };
-  const make = (profile: AgentProfile): Sink => createPaneSink(agent, { ...context, typing: typingRulesFor(profile, agent, context.layout), report });
+  const make = (profile: AgentProfile): Sink => createPaneSink(agent, { ...context, typing: typingRulesFor(profile, agent, context.layout), report, received: (id) => receipts.has(id) });
   return new ProfiledPaneSink(agent, context, loadProfileSet(context.layout), make, () => receipts.close());
 };
 

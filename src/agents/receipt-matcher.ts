@@ -33,6 +33,8 @@ export class ReceiptMatcher {
   private expected: Expected[] = [];
   /** Receipts read but not (wholly) matched yet, with how many occurrences of each text are left to give. */
   private unmatched: Array<{ receipt: Receipt; prompt: string; readAt: number; used: Map<string, number> }> = [];
+  /** The messages receipted lately (bounded), for `has`. */
+  private readonly received = new Set<string>();
   private offset: number;
   private size: number;
   private timer: NodeJS.Timeout | undefined;
@@ -57,6 +59,12 @@ export class ReceiptMatcher {
       this.timer = setInterval(() => this.check(), POLL_MS);
       this.timer.unref();
     }
+  }
+
+  /** Whether the message's receipt came (reads what the hooks wrote since the last look first). */
+  has(id: string): boolean {
+    if (!this.received.has(id)) this.check();
+    return this.received.has(id);
   }
 
   close(): void {
@@ -85,6 +93,8 @@ export class ReceiptMatcher {
         const used = held.used.get(e.text) ?? 0;
         if (used >= occurrences(held.prompt, e.text)) return true;
         held.used.set(e.text, used + 1);
+        this.received.add(e.id);
+        if (this.received.size > MAX_EXPECTED) this.received.delete(this.received.values().next().value!);
         this.onReceived(e.id, held.receipt);
         return false;
       });

@@ -56,6 +56,8 @@ export interface PaneSinkOptions {
   log: (line: string) => void;
   /** Told every step of every message typed (must not throw). */
   report?: (step: PaneDeliveryStep) => void;
+  /** Whether the agent's own hook has already reported the message as a submitted prompt (its receipt). */
+  received?: (id: string) => boolean;
   /** For tests and benchmarks: poll interval while the pane is away (default 1000 ms). */
   pollMs?: number;
 }
@@ -188,7 +190,9 @@ class PaneSink implements Sink {
       }
       const step = (stage: PaneDeliveryStep['stage'], extra: Partial<PaneDeliveryStep> = {}) => this.step({ id: item.envelope.id, stage, at: Date.now(), text, presses: result.presses, ...extra });
       step('typed', { at: result.pastedAt, presses: undefined });
-      if (result.status === 'unconfirmed' && this.retype(item, result.screen)) {
+      // The agent's own hook said it got it: the screen check's doubt does not count.
+      const heard = result.status === 'unconfirmed' && this.options.received?.(item.envelope.id) === true;
+      if (result.status === 'unconfirmed' && !heard && this.retype(item, result.screen)) {
         const reason = `typed text not in the input box after ${result.presses} presses: typing ${item.envelope.id} again`;
         step('retry', { detail: reason });
         return this.wait(i, reason, GATE_RETRY_MS);
@@ -196,7 +200,7 @@ class PaneSink implements Sink {
       this.retyping = undefined;
       this.lastSubmit = Date.now();
       this.remember(item.offset);
-      if (result.status === 'unconfirmed') {
+      if (result.status === 'unconfirmed' && !heard) {
         step('unconfirmed');
         const waiting = this.reportUnconfirmed(injector.paneId, item, result.presses);
         this.lastWaiting = waiting;

@@ -93,6 +93,21 @@ describe('trace: each message’s way into an agent, and receipts from its hook'
     assert.equal(a.turns().length, 1, 'exactly one turn');
   });
 
+  it('a screen that never shows the submission, with the hook: the receipt counts, one turn, no unconfirmed event', async () => {
+    const a = await agent('blind', { FAKE_HIDE_TRANSCRIPT: '1' }, { hook: true });
+    const e = await send('blind', 'the screen will not show this');
+    await waitFor(() => a.turns().length === 1, 30_000, 'the turn');
+    const t = await waitFor(async () => {
+      const got = await trace(e.id);
+      return got.recipients[0]?.state === 'received' ? got : undefined;
+    }, 20_000, 'received');
+    assert.ok(!stagesOf(t, 'blind').includes('retry') && !stagesOf(t, 'blind').includes('unconfirmed'), JSON.stringify(stagesOf(t, 'blind')));
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(a.turns().length, 1, 'not typed again');
+    const events = (await bed.journal<{ event: string; agent: string }>()).filter((m) => m.type === 'event' && m.body.agent === 'blind');
+    assert.deepEqual(events, []);
+  });
+
   it('a paste lost every time ends unconfirmed after the bounded retries, with its event', async () => {
     await agent('sink', { FAKE_DROP_PASTES: '99' });
     const e = await send('sink', 'this never lands');
