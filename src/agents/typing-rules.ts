@@ -65,6 +65,11 @@ export function typingRulesFor(profile: AgentProfile, agent: AgentRecord, layout
     const now = readScreen(profile, after);
     return now.input === '' && transcriptShows(profile, now, text, readScreen(profile, before));
   };
+  // The paste left the box (empty, or redrawn away as opencode does at its first turn) and the screen moves on: the CLI is taking it.
+  rules.settling = (pasted, now) => {
+    const box = readScreen(profile, now).input;
+    return now !== pasted && !box && box !== readScreen(profile, pasted).input;
+  };
   // Only an input box seen empty is "clearly not there": text that wrapped or scrolled out of a box could look like anything else.
   rules.inputHolds = (screen) => {
     const now = readScreen(profile, screen);

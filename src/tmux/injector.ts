@@ -30,6 +30,14 @@ export interface InjectorOptions {
    * are whole screens. Default: the text left the cursor line.
    */
   confirm?: ((before: string, after: string, text: string) => boolean) | undefined;
+  /**
+   * Whether, after the presses ran out, the program looks like it is still
+   * taking the message (the input box left empty, the screen changing): then
+   * the injector watches `settleMs` longer, pressing nothing, before it says
+   * unconfirmed. `pasted` is the screen right after the paste.
+   */
+  settling?: ((pasted: string, now: string) => boolean) | undefined;
+  settleMs?: number | undefined;
 }
 
 /** Defaults that work for a readline program; real agents set their own (Claude Code needs 300+ ms). */
@@ -77,6 +85,8 @@ export class PaneInjector {
   private readonly owner: PaneOwner | undefined;
   private readonly rescueKey: string;
   private readonly confirm: InjectorOptions['confirm'];
+  private readonly settling: InjectorOptions['settling'];
+  private readonly settleMs: number;
 
   constructor(options: InjectorOptions) {
     this.client = options.client;
@@ -90,6 +100,8 @@ export class PaneInjector {
     this.rescueKey = options.rescueKey ?? this.submitKey;
     if (!SUBMIT_KEY_PATTERN.test(this.rescueKey)) throw new TmuxError(`Expected a rescue key name like Enter or C-m, got \`${this.rescueKey}\``);
     this.confirm = options.confirm;
+    this.settling = options.settling;
+    this.settleMs = options.settleMs ?? 10_000;
   }
 
   /** Checks the pane and takes it out of copy-mode; a reason when it cannot be typed into. */
@@ -138,7 +150,14 @@ export class PaneInjector {
       const outcome = await this.waitForSubmit(before, tail, (now) => this.confirm!(pasted.full, now.full, text));
       if (outcome === 'gone') return { status: 'failed', reason: 'pane dead/missing' };
       if (outcome === 'submitted') return { status: 'confirmed', presses, pastedAt };
-      if (presses > this.maxResubmits) return { status: 'unconfirmed', presses, pastedAt, screen: outcome.full };
+      if (presses > this.maxResubmits) {
+        if (!this.confirm || !this.settling?.(pasted.full, outcome.full)) return { status: 'unconfirmed', presses, pastedAt, screen: outcome.full };
+        // The box emptied and the screen is busy redrawing (opencode's first turn moves to its session view): watch, press nothing.
+        const late = await this.waitForSubmit(outcome, tail, (now) => this.confirm!(pasted.full, now.full, text), this.settleMs);
+        if (late === 'gone') return { status: 'failed', reason: 'pane dead/missing' };
+        if (late === 'submitted') return { status: 'confirmed', presses, pastedAt };
+        return { status: 'unconfirmed', presses, pastedAt, screen: late.full };
+      }
       before = outcome;
     }
   }
@@ -151,8 +170,8 @@ export class PaneInjector {
   }
 
   /** Polls the screen until the submit shows; returns the last snapshot when it did not within the window. */
-  private async waitForSubmit(before: Snapshot, tail: string, confirmed: (now: Snapshot) => boolean): Promise<'submitted' | 'gone' | Snapshot> {
-    const deadline = Date.now() + this.verifyWindowMs;
+  private async waitForSubmit(before: Snapshot, tail: string, confirmed: (now: Snapshot) => boolean, windowMs = this.verifyWindowMs): Promise<'submitted' | 'gone' | Snapshot> {
+    const deadline = Date.now() + windowMs;
     // Most programs show a submit within a millisecond or two: look early, then back off.
     let pause = 0;
     for (;;) {

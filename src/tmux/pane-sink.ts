@@ -20,6 +20,8 @@ export interface TypingRules {
   verifyWindowMs?: number;
   /** How a submission shows on the screen (see InjectorOptions.confirm). */
   confirm?: (before: string, after: string, text: string) => boolean;
+  /** Whether the program still seems to be taking a message whose submission does not show yet (see InjectorOptions.settling). */
+  settling?: (pasted: string, now: string) => boolean;
   /**
    * Asked with the pane's screen before each message: a reason not to type
    * now (busy, a permission prompt), or undefined. `lastSubmit`: when this
@@ -309,6 +311,7 @@ class PaneSink implements Sink {
       maxResubmits: typing.maxResubmits,
       verifyWindowMs: typing.verifyWindowMs,
       confirm: typing.confirm,
+      settling: typing.settling,
       owner: this.owner,
     });
     return this.injector;

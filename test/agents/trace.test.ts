@@ -100,7 +100,7 @@ describe('trace: each message’s way into an agent, and receipts from its hook'
     const t = await waitFor(async () => {
       const got = await trace(e.id);
       return got.recipients[0]?.state === 'received' ? got : undefined;
-    }, 20_000, 'received');
+    }, 40_000, 'received');
     assert.ok(!stagesOf(t, 'blind').includes('retry') && !stagesOf(t, 'blind').includes('unconfirmed'), JSON.stringify(stagesOf(t, 'blind')));
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(a.turns().length, 1, 'not typed again');
