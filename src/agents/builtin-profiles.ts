@@ -12,6 +12,12 @@ import type { AgentProfile, ScreenPatterns } from './profile-types.js';
  * 300 ms all five took every message.
  */
 
+/**
+ * Reset times in rate-limit lines: Claude Code's `resets 3pm (UTC)`, `resets 3:15pm`, `reset at 15:15`,
+ * `try again at 3:15 PM`.
+ */
+const RESET_TIME = ['\\bresets?(?: at)?\\s+(\\d{1,2}(?::\\d{2})?\\s*(?:[ap]m)?)\\b', '\\btry again at\\s+(\\d{1,2}(?::\\d{2})?\\s*(?:[ap]m)?)\\b'];
+
 /** Rate-limit and usage-limit wording the CLIs share. */
 const RATE_LIMITED = ['\\b429\\b', 'rate[ -]?limit', 'usage limit', 'quota exceeded', 'too many requests', 'limit reached', 'api error.*retrying', 'retrying in \\d+s'];
 
@@ -27,6 +33,9 @@ const CLAUDE_SCREEN: ScreenPatterns = {
   rate_limited: RATE_LIMITED,
   compacting: ['compacting conversation'],
   pasted: ['\\[Pasted text #\\d+(?: \\+\\d+ lines)?\\]'],
+  // After its own retries (CLAUDE_CODE_MAX_RETRIES, 10 by default) it prints one of these and waits.
+  network_error: ['^\\s*[●⎿]\\s*API Error\\b', '^\\s*[●⎿]\\s*(Request timed out|Connection error|Unable to connect to API)', "^\\s*[●⎿]\\s*You've hit your (usage )?limit"],
+  reset_time: RESET_TIME,
 };
 
 const CODEX_SCREEN: ScreenPatterns = {
@@ -37,6 +46,8 @@ const CODEX_SCREEN: ScreenPatterns = {
   rate_limited: RATE_LIMITED,
   compacting: ['compacting', 'context (window )?compact'],
   pasted: ['\\[Pasted Content \\d+ chars\\]'],
+  network_error: ['^\\s*■\\s*(exceeded retry limit|stream (error|disconnected))', '^\\s*■\\s*.*\\b(5\\d\\d|429)\\b'],
+  reset_time: RESET_TIME,
 };
 
 const GEMINI_SCREEN: ScreenPatterns = {
@@ -49,6 +60,9 @@ const GEMINI_SCREEN: ScreenPatterns = {
   rate_limited: RATE_LIMITED,
   compacting: ['compress(ing)? (chat|context|history)'],
   pasted: ['\\[Pasted Text: \\d+ (chars|lines)\\]'],
+  // Not while it says it is retrying by itself (Qwen Code's `(Retrying in 59s…`).
+  network_error: ['^\\s*✕\\s*\\[API Error(?!.*retrying)'],
+  reset_time: RESET_TIME,
 };
 
 /** Qwen Code draws Gemini CLI's screen, with its own collapsed-paste marker. */
@@ -63,6 +77,8 @@ const OPENCODE_SCREEN: ScreenPatterns = {
   rate_limited: RATE_LIMITED,
   compacting: ['compacting', 'summariz(e|ing) session'],
   pasted: ['\\[Pasted (text|content)[^\\]]*\\]', '\\[pasted ~?\\d+ lines\\]'],
+  network_error: [],
+  reset_time: RESET_TIME,
 };
 
 const AI_DEFAULTS = {
@@ -74,6 +90,7 @@ const AI_DEFAULTS = {
   rescue_attempts: 2,
   verify_ms: 1500,
   default_policy: 'when-idle',
+  continue_prompt: 'continue',
 } as const;
 
 export const BUILTIN_PROFILES: readonly AgentProfile[] = [

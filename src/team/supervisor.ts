@@ -9,7 +9,12 @@ import { readTeamState, type TeamRecord } from './team-state.js';
 import { ReplyTimes } from './reply-times.js';
 import { SupervisorCheckpoints } from './supervisor-checkpoints.js';
 import type { SupervisorContext } from './supervisor-context.js';
+import { levelRank } from '../bus/priority.js';
+import type { Failure } from './failures.js';
+import { FailureHandlers } from './supervisor-failures.js';
 import { SupervisorHealth } from './supervisor-health.js';
+import { SupervisorNetwork } from './supervisor-network.js';
+import { SupervisorPermissions } from './supervisor-permissions.js';
 import { resolveSupervisorOptions } from './supervisor-options.js';
 import { ServerDeathRecovery } from './supervisor-recovery.js';
 import { SupervisorResults } from './supervisor-results.js';
@@ -61,6 +66,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly results: SupervisorResults;
   private readonly scaling: SupervisorScaling;
   private readonly checkpoints: SupervisorCheckpoints;
+  /** The error table (supervisor-failures.ts) and the parts that find what it handles beside health. */
+  private readonly failures: FailureHandlers;
+  private readonly network: SupervisorNetwork;
+  private readonly permissions: SupervisorPermissions;
   private readonly loggedOnce = new Set<string>();
   private readonly root: RootGuard;
   /** Set when the bus root went away: the supervisor stopped for it (`supervise` exits 1). */
@@ -92,11 +101,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       guard: (what, work) => this.guard(what, work),
       logOnce: (line) => this.logOnce(line),
     };
-    this.health = new SupervisorHealth(this.context);
-    this.recovery = new ServerDeathRecovery(this.context, this.health);
+    // The parts report failures to the error table, which acts through the parts: arrows, so the order of construction does not matter.
+    const onFailure = (failure: Failure): Promise<void> => this.failures.handle(failure);
+    this.network = new SupervisorNetwork(this.context, onFailure);
+    this.health = new SupervisorHealth(this.context, {
+      onFailure, network: this.network, stopScaledIdle: (name, idleMs) => this.scaling.stopIdle(name, idleMs),
+    });
+    this.recovery = new ServerDeathRecovery(this.context, this.health, onFailure);
     this.results = new SupervisorResults(this.context, this.replies);
     this.scaling = new SupervisorScaling(this.context, this.health, this.replies);
     this.checkpoints = new SupervisorCheckpoints(this.context);
+    this.permissions = new SupervisorPermissions(this.context, onFailure);
+    this.failures = new FailureHandlers(this.context, {
+      restart: (name, paneId, reason) => this.health.restart(name, paneId, reason),
+      recoverTeam: (names, reason) => this.recovery.recover(names, reason),
+      scaleDownOne: (except, why) => this.scaling.scaleDownOne(except, why),
+      markDead: (name) => this.health.markDead(name),
+    });
   }
 
   /** Starts following the journal (results, reply times) and the periodic passes; the first pass runs now. */
@@ -143,9 +164,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       registry = readRegistry(this.layout);
       team = readTeamState(this.layout).teams[this.options.topology.file];
     }
-    const agents = this.supervised(registry, team);
+    // The bus's own files first: a root that lost its mode stops the router and every agent's delivery.
+    await this.guard('permissions', () => this.permissions.check());
+    // Highest priority first (resource_management.priorities): restarts and prompts of the orchestrator tier come before support's.
+    const agents = this.supervised(registry, team).sort((a, b) => levelRank(a.priority) - levelRank(b.priority));
     for (const agent of agents) {
-      await this.guard(`check ${agent.name}`, () => this.health.check(agent, team));
+      await this.guard(`check ${agent.name}`, () => this.health.check(agent));
     }
     this.health.retain(new Set(agents.map((a) => a.name)));
     if (this.options.schedule) await this.guard('scheduler', () => schedulePass(this.context));
