@@ -18,6 +18,8 @@ export interface StartOptions {
   url: string;
   /** How long to wait for the input box (first starts of Node CLIs can take a while). */
   readyTimeoutMs?: number;
+  /** Added to the CLI's environment (e.g. CLAUDE_CODE_MAX_RETRIES for the network-error tests). */
+  env?: Record<string, string>;
 }
 
 export class AgentPane {
@@ -42,7 +44,8 @@ export class AgentPane {
   static async start(name: CliName, opts: StartOptions): Promise<AgentPane> {
     const cli = findCli(name);
     if (typeof cli === 'string') throw new Error(cli);
-    const pane = new AgentPane(cli, SETUPS[name](cli, { url: opts.url }));
+    const launch = SETUPS[name](cli, { url: opts.url });
+    const pane = new AgentPane(cli, { ...launch, env: { ...launch.env, ...opts.env } });
     try {
       pane.#spawn();
       await pane.waitFor((s) => PROFILES[name].ready(s), opts.readyTimeoutMs ?? 60_000, 'its input box');
