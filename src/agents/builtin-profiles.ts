@@ -23,7 +23,8 @@ const RATE_LIMITED = ['\\b429\\b', 'rate[ -]?limit', 'usage limit', 'quota excee
 
 const CLAUDE_SCREEN: ScreenPatterns = {
   input: '^\\s*[│|]?\\s*[>❯]\\s?(.*?)\\s*[│|]?\\s*$',
-  placeholder: ['^Try "[^"]*"$'],
+  // After an API error it gives up on, the empty box says `Resend your message to try again`.
+  placeholder: ['^Try "[^"]*"$', '^Resend your message to try again$'],
   busy: ['esc to interrupt', '^\\s*[✻✶✳✢✽·*]\\s+\\S+…'],
   waiting_input: [
     'do you want to proceed\\?', 'do you want to (make this edit|create|allow)', '^\\s*❯\\s*1\\.\\s*yes', 'waiting for (your|user) (input|confirmation)',

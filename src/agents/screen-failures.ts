@@ -10,13 +10,13 @@ import type { AgentProfile } from './profile-types.js';
 export interface NetworkFailure {
   /** The error row as the screen shows it. */
   line: string;
-  /** Its position from the bottom of the screen's text (0: the last row): a later error is a new one. */
+  /** Its position from the bottom, in rows with text (0: the last one). */
   fromBottom: number;
   /** When a limit named on the error's rows resets (ms since the epoch), if it names one. */
   resetAt?: number;
 }
 
-/** How far up the error may be: its text, a wrapped line or two, a rule, the input box, the footer. */
+/** How far up the error may be, in rows with text (a fresh session's transcript sits at the top, blank rows below it): its text, a wrapped line or two, a rule, the input box, the footer. */
 const LOOK_ROWS = 24;
 
 interface Compiled {
@@ -43,7 +43,7 @@ function compile(profile: AgentProfile): Compiled | undefined {
 export function readNetworkFailure(profile: AgentProfile, screenText: string, now: Date = new Date()): NetworkFailure | undefined {
   const c = compile(profile);
   if (!c) return undefined;
-  const rows = screenText.replace(/\s+$/, '').split('\n');
+  const rows = screenText.replace(/\s+$/, '').split('\n').filter((row) => row.trim() !== '');
   const low = Math.max(0, rows.length - LOOK_ROWS);
   for (let i = rows.length - 1; i >= low; i--) {
     const row = rows[i]!;

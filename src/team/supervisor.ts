@@ -25,6 +25,9 @@ import type { ResolvedSupervisorOptions, SupervisorEvent, SupervisorEvents, Supe
 
 export * from './supervisor-types.js';
 
+/** Events kept while the bus cannot take them; older ones give way (they were emitted and logged). */
+const MAX_UNSENT = 100;
+
 /**
  * Keeps a team alive: every `health_interval` it checks each agent `up`
  * started (and each one scaling started), restarts a dead, missing or exited
@@ -71,6 +74,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly network: SupervisorNetwork;
   private readonly permissions: SupervisorPermissions;
   private readonly loggedOnce = new Set<string>();
+  /** Events the bus could not take yet, oldest first. */
+  private readonly unsent: SupervisorEvent[] = [];
   private readonly root: RootGuard;
   /** Set when the bus root went away: the supervisor stopped for it (`supervise` exits 1). */
   rootLost = false;
@@ -184,10 +189,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return Object.values(registry.agents).filter((a) => a.tmux && (names.has(a.name) || a.owner === this.options.topology.file));
   }
 
-  /** An event: on the bus (type `event`, from `supervisor`) and to listeners (`supervise` prints them). */
+  /**
+   * An event: on the bus (type `event`, from `supervisor`) and to listeners
+   * (`supervise` prints them). When the bus cannot take it — its root has a
+   * mode it refuses until permission_denied repairs it — it waits, in order,
+   * and goes out with the next event the bus takes.
+   */
   private async announce(event: SupervisorEvent): Promise<void> {
     this.emit('event', event);
-    await send(this.layout, { from: 'supervisor', to: this.options.eventsTo, type: 'event', body: event });
+    this.unsent.push(event);
+    if (this.unsent.length > MAX_UNSENT) this.unsent.shift();
+    try {
+      while (this.unsent.length > 0) {
+        await send(this.layout, { from: 'supervisor', to: this.options.eventsTo, type: 'event', body: this.unsent[0] });
+        this.unsent.shift();
+      }
+    } catch (error) {
+      this.fail(`event ${event.event} not on the bus yet`, error);
+    }
   }
 
   private async guard(what: string, work: () => Promise<unknown>): Promise<void> {
