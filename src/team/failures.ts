@@ -10,7 +10,7 @@ export type Failure =
   /** A pane died, went missing, or its program exited; `server`: the tmux server died and the whole team is gone. */
   | { kind: 'session_died'; agent: string; paneId: string | undefined; reason: string; server?: false }
   | { kind: 'session_died'; server: true; agents: string[]; reason: string }
-  /** The agent's process tree is over its memory limit, or was killed by SIGKILL while near it. */
+  /** The agent's process tree is over its memory limit, or was killed by SIGKILL (or ended with no exit status tmux could read) while near it. */
   | { kind: 'out_of_memory'; agent: string; paneId: string | undefined; rssBytes: number; limitBytes: number; killed: boolean }
   /** A file of the bus has a mode that is not the bus's own, or is not safely ours. */
   | { kind: 'permission_denied'; finding: PermissionFinding }
@@ -36,7 +36,7 @@ export function describeFailure(failure: Failure): string {
     case 'session_died':
       return failure.server ? `the tmux server died (${failure.reason})` : failure.reason;
     case 'out_of_memory':
-      return `${failure.killed ? 'killed by SIGKILL at' : 'its processes use'} ${mib(failure.rssBytes)} MiB, limit ${mib(failure.limitBytes)} MiB`;
+      return `${failure.killed ? 'killed (SIGKILL, or no exit status) at' : 'its processes use'} ${mib(failure.rssBytes)} MiB, limit ${mib(failure.limitBytes)} MiB`;
     case 'permission_denied':
       return failure.finding.kind === 'repair'
         ? `${failure.finding.path} has mode ${(failure.finding.was).toString(8).padStart(4, '0')}`

@@ -89,5 +89,5 @@ export class FailureHandlers {
 }
 
 function oomReason(f: FailureOf<'out_of_memory'>): string {
-  return f.killed ? 'killed by SIGKILL near its memory limit' : 'over its memory limit';
+  return f.killed ? 'killed near its memory limit' : 'over its memory limit';
 }

@@ -21,8 +21,26 @@ export interface HealthHooks {
   network: SupervisorNetwork;
 }
 
-/** A pane killed by SIGKILL counts as out of memory when its last sample was at least this share of the limit. */
-const NEAR_LIMIT = 0.9;
+/**
+ * A pane killed by SIGKILL counts as out of memory when its last sample was
+ * at least this share of the limit: the kernel kills at the limit, and the
+ * last sample is up to one interval older than that moment.
+ */
+const NEAR_LIMIT = 0.8;
+/** How long a dead pane may wait for tmux to say how its program ended. */
+const REAP_WAIT_MS = 1000;
+
+/**
+ * Whether a dead pane's program may have been killed by SIGKILL: the signal
+ * itself, a shell's 137 for its killed child, or no exit status at all —
+ * tmux 3.3a often loses it for a pane restarted with `respawn-pane -k`
+ * (16 of 25 SIGKILLs here showed neither signal nor status).
+ */
+function killedOrUnknown(live: Liveness): boolean {
+  const info = live.info;
+  if (!info) return false;
+  return info.deadSignal === 9 || info.deadStatus === 137 || (info.deadSignal === undefined && info.deadStatus === undefined);
+}
 
 /**
  * The health part of the supervisor: each pass it looks at every agent's
@@ -45,6 +63,7 @@ export class SupervisorHealth {
   }
 
   async check(agent: AgentRecord): Promise<void> {
+    if (!readRegistry(this.ctx.layout).agents[agent.name]) return;
     const { options } = this.ctx;
     const watch = this.watchOf(agent.name);
     if (watch.restart) return;
@@ -55,6 +74,7 @@ export class SupervisorHealth {
 
     if (live.state === 'alive') {
       watch.reportedDead = false;
+      watch.deadUnreapedAt = 0;
       if (noteAlive(watch, agent.status, now, options.healthyAfterMs)) await this.ctx.announce({ event: 'recovered', agent: agent.name });
       if (agent.status !== 'running' && agent.status !== 'idle') await setAgentStatus(this.ctx.layout, agent.name, 'running');
       await this.checkPriority(agent, live, watch);
@@ -65,6 +85,11 @@ export class SupervisorHealth {
     }
     // Stopped by cleanup, or a death only reported: left as it is until it runs again.
     if (agent.status === 'stopped' || watch.reportedDead) return;
+    // tmux shows a pane dead when its terminal closes, a moment before it reaps the program: how it ended (a SIGKILL?) is known a little later.
+    if (live.state === 'dead' && live.info?.deadSignal === undefined && live.info?.deadStatus === undefined) {
+      watch.deadUnreapedAt ||= now;
+      if (now - watch.deadUnreapedAt < REAP_WAIT_MS) return;
+    }
     switch (deadStep(watch, agent.status, options.maxRetries, now)) {
       case 'leave':
         return;
@@ -79,7 +104,7 @@ export class SupervisorHealth {
         const pane = live.state === 'missing' ? undefined : paneId;
         const limit = options.topology.resource_management.per_session?.memory_bytes;
         // The kernel's OOM killer (or a cgroup's) sends SIGKILL: near its limit at the last sample, that is what happened.
-        if (live.info?.deadSignal === 9 && limit !== undefined && watch.lastRss >= NEAR_LIMIT * limit) {
+        if (killedOrUnknown(live) && limit !== undefined && watch.lastRss >= NEAR_LIMIT * limit) {
           await this.hooks.onFailure({ kind: 'out_of_memory', agent: agent.name, paneId: pane, rssBytes: watch.lastRss, limitBytes: limit, killed: true });
         } else {
           await this.hooks.onFailure({ kind: 'session_died', agent: agent.name, paneId: pane, reason: live.reason });
@@ -207,7 +232,8 @@ export class SupervisorHealth {
     const pid = live.info?.pid;
     if (!limits || pid === undefined) return;
     const stats = this.sampler.sample(pid);
-    watch.lastRss = stats.rssBytes;
+    // A tree that ended since tmux looked (gone, or a zombie not reaped yet) has no memory to tell: the last real sample stays (a SIGKILL is judged by it).
+    if (stats.alive && stats.rssBytes > 0) watch.lastRss = stats.rssBytes;
     const breaches = checkLimits(stats, {
       ...(limits.memory_bytes !== undefined ? { memoryBytes: limits.memory_bytes } : {}),
       ...(limits.cpu_percent !== undefined ? { cpuPercent: limits.cpu_percent } : {}),

@@ -26,6 +26,8 @@ export interface Watch {
   reportedDead: boolean;
   /** The pane program whose tree got its nice value (a restart brings a new one). */
   nicedPid: number | undefined;
+  /** Since when its pane shows dead without tmux knowing how the program ended (0: not so). */
+  deadUnreapedAt: number;
 }
 
 /** A resource-limit warning is repeated at most this often while the agent stays over. */
@@ -36,7 +38,7 @@ export const MAX_BACKOFF_MS = 5 * 60_000;
 export function newWatch(now: number): Watch {
   return {
     attempts: 0, lastRestartAt: 0, nextRestartAt: 0, restart: undefined, exitedSeen: 0, hash: undefined, lastChange: now, firstSeen: now, breachAt: 0,
-    lastRss: 0, reportedDead: false, nicedPid: undefined,
+    lastRss: 0, reportedDead: false, nicedPid: undefined, deadUnreapedAt: 0,
   };
 }
 
