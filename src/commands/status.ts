@@ -8,6 +8,7 @@ import { openRoot } from '../bus/root.js';
 import { renderTable } from '../bus/text-table.js';
 import { countUndelivered } from '../client/backlog.js';
 import { readLiveKeeperStatus, readLiveRouterStatus } from '../router/router-status.js';
+import { formatLimits, teamLimitReports, type TeamLimitReport } from '../team/team-limits.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export interface StatusReport {
@@ -40,6 +41,8 @@ export interface StatusReport {
     waiting?: string;
   }>;
   panes?: unknown[];
+  /** Teams with `resource_management.session_limits`: their agents against the limits. */
+  teams?: TeamLimitReport[];
 }
 
 export async function collectStatus(layout: Layout, tmuxSocket?: string): Promise<StatusReport> {
@@ -81,6 +84,8 @@ export async function collectStatus(layout: Layout, tmuxSocket?: string): Promis
   };
   const panes = await paneStatus(layout, tmuxSocket, registry);
   if (panes) report.panes = panes.rows;
+  const teams = teamLimitReports(layout);
+  if (teams.length > 0) report.teams = teams;
   return report;
 }
 
@@ -111,6 +116,7 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
   );
   if (r.disk_full_since) printLine(`disk      full since ${r.disk_full_since}: intake waits, nothing is lost; it resumes by itself when space returns`);
   if (r.running) printLine(`messages  accepted ${r.accepted}  delivered ${r.delivered}  dead-lettered ${r.dead_lettered}  held ${r.held}`);
+  for (const team of report.teams ?? []) printLine(`limits    ${team.name}: ${formatLimits(team)}`);
   printLine();
   if (report.agents.length === 0) printLine('no agents');
   else {

@@ -75,6 +75,7 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
     windows: [],
     panes: [],
     agents: topology.agents.map((a) => a.name),
+    ...(Object.keys(topology.resource_management.session_limits).length > 0 ? { session_limits: topology.resource_management.session_limits } : {}),
   };
   const paneOf = new Map<string, string>();
   const existingSessions = new Map(
