@@ -5,8 +5,8 @@ import type { SupervisorContext } from './supervisor-context.js';
 
 /** What the handlers act through: the supervisor's other parts. */
 export interface FailureActions {
-  /** Restarts one agent through the single restart path (supervisor-restart.ts). */
-  restart(agent: string, paneId: string | undefined, reason: string): Promise<void>;
+  /** Restarts one agent through the single restart path (supervisor-restart.ts); `alive`: it still runs (over its memory limit). */
+  restart(agent: string, paneId: string | undefined, reason: string, alive?: boolean): Promise<void>;
   /** Rebuilds the team after a tmux server death, the way `restore` does. */
   recoverTeam(agents: string[], reason: string): Promise<void>;
   /** Stops the idlest scaled agent of the lowest priority (never `except`); its name, or why none could be. */
@@ -45,9 +45,9 @@ export class FailureHandlers {
           // Room first: a restarted agent that needs the same memory would be over again at once.
           const result = await this.act.scaleDownOne(f.agent, { metric: 'out_of_memory', value: f.rssBytes, threshold: f.limitBytes });
           if ('none' in result) await this.ctx.announce({ event: 'nothing_to_scale_down', agent: f.agent, reason: result.none });
-          await this.act.restart(f.agent, f.paneId, oomReason(f));
+          await this.act.restart(f.agent, f.paneId, oomReason(f), !f.killed);
         },
-        restart: (f) => this.act.restart(f.agent, f.paneId, oomReason(f)),
+        restart: (f) => this.act.restart(f.agent, f.paneId, oomReason(f), !f.killed),
         report: async () => undefined,
       },
       permission_denied: {

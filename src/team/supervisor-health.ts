@@ -116,13 +116,18 @@ export class SupervisorHealth {
   /**
    * The one way the supervisor restarts an agent (handlers of session_died
    * and out_of_memory): in the background, through supervisor-restart.ts;
-   * checks skip the agent until it is done. Out of retries, it is `failed`.
+   * checks skip the agent until it is done. Out of retries, a dead agent is
+   * `failed`; one still running (over its memory limit) is left running.
    */
-  async restart(name: string, paneId: string | undefined, reason: string): Promise<void> {
+  async restart(name: string, paneId: string | undefined, reason: string, alive = false): Promise<void> {
     const agent = readRegistry(this.ctx.layout).agents[name];
     if (!agent) return;
     const watch = this.watchOf(name);
     if (watch.restart) return;
+    if (watch.attempts >= this.ctx.options.maxRetries && alive) {
+      this.ctx.options.log(`${name}: not restarted (${reason}): its ${watch.attempts} restarts are used up; it keeps running`);
+      return;
+    }
     if (watch.attempts >= this.ctx.options.maxRetries) {
       await setAgentStatus(this.ctx.layout, name, 'failed');
       await this.ctx.announce({ event: 'failed', agent: name, restarts: watch.attempts, reason });

@@ -118,7 +118,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.checkpoints = new SupervisorCheckpoints(this.context);
     this.permissions = new SupervisorPermissions(this.context, onFailure);
     this.failures = new FailureHandlers(this.context, {
-      restart: (name, paneId, reason) => this.health.restart(name, paneId, reason),
+      restart: (name, paneId, reason, alive) => this.health.restart(name, paneId, reason, alive),
       recoverTeam: (names, reason) => this.recovery.recover(names, reason),
       scaleDownOne: (except, why) => this.scaling.scaleDownOne(except, why),
       markDead: (name) => this.health.markDead(name),

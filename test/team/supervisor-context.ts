@@ -72,7 +72,7 @@ export function testParts(ctx: SupervisorContext): { health: SupervisorHealth; s
   const health: SupervisorHealth = new SupervisorHealth(ctx, { onFailure, network, stopScaledIdle: (name, idleMs) => scaling.stopIdle(name, idleMs) });
   const scaling: SupervisorScaling = new SupervisorScaling(ctx, health, replies);
   const failures: FailureHandlers = new FailureHandlers(ctx, {
-    restart: (name, paneId, reason) => health.restart(name, paneId, reason),
+    restart: (name, paneId, reason, alive) => health.restart(name, paneId, reason, alive),
     recoverTeam: async () => undefined,
     scaleDownOne: (except, why) => scaling.scaleDownOne(except, why),
     markDead: (name) => health.markDead(name),
