@@ -115,4 +115,19 @@ ${TIERS}`);
     const frame = renderMonitor(snapshot, { width: 120, height: 30 }).join('\n');
     assert.match(frame, /Agents \(5\) · limits tiers: agents 5\/6 · project web 2\/2/);
   });
+
+  it('the supervisor handles the agents of each pass highest first, whatever their order in the registry', async () => {
+    await supervisor!.close();
+    // Passes only when asked, and idle after 1 ms: the second pass finds every agent idle, in the order it handles them.
+    const manual = librarySupervisor(bed, `${dir}/team.yaml`, { schedule: false, intervalMs: 600_000, scalingIntervalMs: 600_000, idleTimeoutMs: 1 });
+    await manual.supervisor.start();
+    const names = Object.keys(readRegistry(layout).agents);
+    assert.deepEqual(names.slice(0, 4), ['orchestrator', 'dev-1', 'mon', 'logger'], 'registry order: as up registered them');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await manual.supervisor.runPass();
+    // An idle scaled agent is stopped instead (cleanup).
+    const handled = manual.seen.filter((e) => e.event === 'idle' || e.event === 'scale_down').map((e) => e.agent);
+    const scaledDev = names.find((n) => n.startsWith('dev-web-'))!;
+    assert.deepEqual(handled, ['orchestrator', 'mon', 'dev-1', scaledDev, 'logger'], 'highest, high, normal (registry order among them), low');
+  });
 });
