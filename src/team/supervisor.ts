@@ -141,6 +141,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.ticks++;
       this.emit('tick', this.ticks);
       if (!this.closing) {
+        // A pass run by hand (runPass) replaces the one the timer had planned: one timer chain, never two.
+        if (this.timer) clearTimeout(this.timer);
         this.timer = setTimeout(() => void this.runPass(), this.options.intervalMs);
       }
     });
