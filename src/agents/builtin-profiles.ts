@@ -12,6 +12,12 @@ import type { AgentProfile, ScreenPatterns } from './profile-types.js';
  * 300 ms all five took every message.
  */
 
+/**
+ * Reset times in rate-limit lines: Claude Code's `resets 3pm (UTC)`, `resets 3:15pm`, `reset at 15:15`,
+ * `try again at 3:15 PM`.
+ */
+const RESET_TIME = ['\\bresets?(?: at)?\\s+(\\d{1,2}(?::\\d{2})?\\s*(?:[ap]m)?)\\b', '\\btry again at\\s+(\\d{1,2}(?::\\d{2})?\\s*(?:[ap]m)?)\\b'];
+
 /** Rate-limit and usage-limit wording the CLIs share. */
 /*
  * Every pattern below is anchored where the CLI draws it (the start of a row,
@@ -24,7 +30,8 @@ const ROW = '^\\s*(?:[│┃|]\\s*)?';
 
 const CLAUDE_SCREEN: ScreenPatterns = {
   input: '^\\s*[│|]?\\s*[>❯]\\s?(.*?)\\s*[│|]?\\s*$',
-  placeholder: ['^Try "[^"]*"$'],
+  // After an API error it gives up on, the empty box says `Resend your message to try again`.
+  placeholder: ['^Try "[^"]*"$', '^Resend your message to try again$'],
   busy: ['(^|·|\\()\\s*esc to interrupt', '^\\s*[✻✶✳✢✽·*]\\s+\\S+…'],
   waiting_input: [
     `${ROW}do you want to (proceed|make this edit|create|allow)`, '^\\s*❯\\s*1\\.\\s*yes',
@@ -34,6 +41,9 @@ const CLAUDE_SCREEN: ScreenPatterns = {
   rate_limited: ['^\\s*[✻✶✳✢✽·*]?\\s*api error · retrying in \\d+', `${ROW}[⎿●]?\\s*(claude )?(ai )?usage limit reached`, `${ROW}[⎿●]?\\s*\\S+ limit reached\\s*[·∙|]\\s*resets`],
   compacting: ['compacting conversation'],
   pasted: ['\\[Pasted text #\\d+(?: \\+\\d+ lines)?\\]'],
+  // After its own retries (CLAUDE_CODE_MAX_RETRIES, 10 by default) it prints one of these and waits.
+  network_error: ['^\\s*[●⎿]\\s*API Error\\b', '^\\s*[●⎿]\\s*(Request timed out|Connection error|Unable to connect to API)', "^\\s*[●⎿]\\s*You've hit your (usage )?limit"],
+  reset_time: RESET_TIME,
 };
 
 const CODEX_SCREEN: ScreenPatterns = {
@@ -44,6 +54,8 @@ const CODEX_SCREEN: ScreenPatterns = {
   rate_limited: ['^\\s*•\\s*server is busy, reconnecting', '^\\s*■?\\s*you.ve hit your usage limit'],
   compacting: ['compacting', 'context (window )?compact'],
   pasted: ['\\[Pasted Content \\d+ chars\\]'],
+  network_error: ['^\\s*■\\s*(exceeded retry limit|stream (error|disconnected))', '^\\s*■\\s*.*\\b(5\\d\\d|429)\\b'],
+  reset_time: RESET_TIME,
 };
 
 const GEMINI_SCREEN: ScreenPatterns = {
@@ -58,6 +70,9 @@ const GEMINI_SCREEN: ScreenPatterns = {
   ],
   compacting: ['compress(ing)? (chat|context|history)'],
   pasted: ['\\[Pasted Text: \\d+ (chars|lines)\\]'],
+  // Not while it says it is retrying by itself (Qwen Code's `(Retrying in 59s…`).
+  network_error: ['^\\s*✕\\s*\\[API Error(?!.*retrying)'],
+  reset_time: RESET_TIME,
 };
 
 /** Qwen Code draws Gemini CLI's screen, with its own collapsed-paste marker. */
@@ -72,6 +87,8 @@ const OPENCODE_SCREEN: ScreenPatterns = {
   rate_limited: ['^\\s*[⬝■]+\\s+.*\\[retrying attempt #\\d+\\]'],
   compacting: ['compacting', 'summariz(e|ing) session'],
   pasted: ['\\[Pasted (text|content)[^\\]]*\\]', '\\[pasted ~?\\d+ lines\\]'],
+  network_error: [],
+  reset_time: RESET_TIME,
 };
 
 const AI_DEFAULTS = {
@@ -83,6 +100,7 @@ const AI_DEFAULTS = {
   rescue_attempts: 2,
   verify_ms: 1500,
   default_policy: 'when-idle',
+  continue_prompt: 'continue',
 } as const;
 
 export const BUILTIN_PROFILES: readonly AgentProfile[] = [

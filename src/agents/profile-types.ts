@@ -37,6 +37,18 @@ export interface ScreenPatterns {
   compacting: string[];
   /** A long paste shown collapsed in the input box or transcript (`[Pasted text #2 +40 lines]`). */
   pasted: string[];
+  /**
+   * An API or network error the CLI has given up on (no more retries of its
+   * own): Claude Code's `● API Error: 500 …`, Codex's `■ stream error …`.
+   * It counts while it is the CLI's latest word: no later input row, nothing busy.
+   */
+  network_error: string[];
+  /**
+   * In a rate-limit or usage-limit line, the time it resets: the first
+   * capture group is a clock time (`3pm`, `3:15pm`, `15:15`), read in UTC
+   * when the line says `(UTC)`, else in local time.
+   */
+  reset_time: string[];
 }
 
 /** Everything bmad-bus needs to know to type into one agent CLI and to tell what it is doing. */
@@ -64,6 +76,8 @@ export interface AgentProfile {
   default_policy: DeliveryPolicy;
   /** Screen recognisers; undefined for programs whose screen says nothing (a shell, a readline loop). */
   screen?: ScreenPatterns;
+  /** What the network_error handler types to make the CLI try again (`retry_with_backoff`); undefined: the CLI has no such screen. */
+  continue_prompt?: string;
   /** Which hook configuration `hooks install` writes for it, if the CLI has hooks. */
   hooks?: 'claude' | 'gemini' | 'codex' | 'qwen';
 }

@@ -85,7 +85,7 @@ export class ProfileSet {
   }
 }
 
-const EMPTY_SCREEN: ScreenPatterns = { input: '(?!)', placeholder: [], busy: [], waiting_input: [], rate_limited: [], compacting: [], pasted: [] };
+const EMPTY_SCREEN: ScreenPatterns = { input: '(?!)', placeholder: [], busy: [], waiting_input: [], rate_limited: [], compacting: [], pasted: [], network_error: [], reset_time: [] };
 
 function checkProfile(p: AgentProfile): void {
   const bad = (field: string, message: string): never => {

@@ -49,7 +49,7 @@ export class AddressBook {
   /** Round robin over the live agents of a role, skipping failed and dead ones; `turns` keeps the position. */
   chooseForRole(role: string, turns: RoleTurnKeeper): string | undefined {
     const candidates = [...this.agents.values()]
-      .filter((a) => a.role === role && a.status !== 'failed' && a.status !== 'dead')
+      .filter((a) => a.role === role && a.status !== 'failed' && a.status !== 'dead' && a.status !== 'stopped')
       .map((a) => a.name)
       .sort();
     return turns.next(role, candidates);

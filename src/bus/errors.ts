@@ -121,3 +121,15 @@ export class TaskStateError extends BusError {}
 
 /** A tmux session that an operation would create already exists (restore without --force). */
 export class SessionExistsError extends BusError {}
+
+/** `up`, `restore` or a team rebuild would make more agents than `resource_management.session_limits` allows; nothing was created. */
+export class SessionLimitError extends BusError {
+  override readonly exitCode = 2;
+  /** Which limit, the count it would reach, the limit, the project for `max_per_project`. */
+  readonly breach: { limit: 'max_total' | 'max_per_project'; count: number; max: number; project?: string | undefined };
+
+  constructor(message: string, breach: SessionLimitError['breach'], options?: ErrorOptions) {
+    super(message, options);
+    this.breach = breach;
+  }
+}

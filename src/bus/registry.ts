@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { UnknownAgentError, UsageError, errnoCode } from './errors.js';
 import { ensureFifo } from './fs-safety.js';
 import type { Layout } from './layout.js';
+import type { PriorityLevel } from './priority.js';
 import { assertName, isValidName } from './names.js';
 import { readStateFile, updateStateFile } from './state-file.js';
 
@@ -53,8 +54,10 @@ export interface AgentRecord {
   tmux_server?: string;
   /** Journal offset at registration: where delivery to a new agent starts. */
   since?: number;
-  /** Set by the supervisor: `failed` and `dead` agents are skipped by role addressing. */
-  status?: 'running' | 'idle' | 'dead' | 'failed' | 'restarting';
+  /** Set by the supervisor: `failed`, `dead` and `stopped` agents are skipped by role addressing. */
+  status?: 'running' | 'idle' | 'dead' | 'failed' | 'restarting' | 'stopped';
+  /** Its level in the topology's `resource_management.priorities`: the router serves waiting deliveries highest first. Unset: `normal`. */
+  priority?: PriorityLevel;
 }
 
 export interface GroupRecord {

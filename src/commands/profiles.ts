@@ -41,6 +41,7 @@ function describeProfile(p: AgentProfile): string {
     `  submit: ${p.submit_key} ${p.submit_delay} ms after the paste; line breaks: ${p.multiline}`,
     `  rescue: ${p.rescue_key} up to ${p.rescue_attempts} more time(s), ${p.verify_ms} ms each, then unconfirmed`,
     `  default policy: ${p.default_policy}; AI agent: ${p.ai ? 'yes' : 'no'}; hooks: ${p.hooks ?? 'none'}`,
+    `  continue prompt (network_error, retry_with_backoff): ${p.continue_prompt === undefined ? '(none)' : JSON.stringify(p.continue_prompt)}`,
   ];
   if (!p.screen) lines.push('  screen: not read (no states beyond alive/dead)');
   else {

@@ -3,6 +3,7 @@ import { readRegistry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
 import { renderTable } from '../bus/text-table.js';
 import { collectStatus, paneStatus } from '../team/status-report.js';
+import { formatLimits } from '../team/team-limits.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export async function statusCommand(options: GlobalOptions & { json?: boolean }): Promise<void> {
@@ -21,6 +22,7 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
   );
   if (r.disk_full_since) printLine(`disk      full since ${r.disk_full_since}: intake waits, nothing is lost; it resumes by itself when space returns`);
   if (r.running) printLine(`messages  accepted ${r.accepted}  delivered ${r.delivered}  dead-lettered ${r.dead_lettered}  held ${r.held}`);
+  for (const team of report.teams ?? []) printLine(`limits    ${team.name}: ${formatLimits(team)}`);
   printLine();
   if (report.agents.length === 0) printLine('no agents');
   else {

@@ -25,7 +25,7 @@ function registerTaskCommands(program: Command): void {
     .option('--role <role>', 'only an agent of this role takes it')
     .option('--to <agent>', 'only this agent takes it')
     .option('--after <id...>', 'start only after these tasks are done (ids, repeatable)', collect)
-    .option('--project <p>', 'the project it belongs to (max_sessions per project)')
+    .option('--project <p>', 'the project it belongs to (session_limits.max_per_project)')
     .option('--json', 'print the task as JSON')
     .action(async (title: string[], opts: TaskAddOptions, cmd: Command) => (await task()).taskAdd(title.join(' '), opts, globals(cmd)));
 
@@ -55,7 +55,7 @@ function registerTaskCommands(program: Command): void {
     .action(async (id: string, after: string[], opts: { json?: boolean }, cmd: Command) => (await task()).taskDepend(id, after, opts, globals(cmd)));
 
   group.command('schedule').description('assign ready tasks to free agents once (the daemon does this continuously)')
-    .option('--topology <file>', "take strategy and max_sessions from this topology file")
+    .option('--topology <file>', "take strategy and session_limits from this topology file")
     .option('--strategy <s>', 'round_robin or least_loaded (default: round_robin)')
     .option('--max-sessions <n>', 'at most this many tasks assigned at once')
     .option('--max-per-project <n>', 'at most this many assigned tasks per project')

@@ -1,6 +1,7 @@
 import type { AddressBook } from '../bus/address-book.js';
 import type { DeliveryItem, PaneSinkFactory, Sink } from '../bus/delivery.js';
 import type { Layout } from '../bus/layout.js';
+import { levelRank } from '../bus/priority.js';
 import type { AgentRecord } from '../bus/registry.js';
 import { countBacklog } from '../journal/backlog.js';
 import { Consumer, INBOX_LIMITS, PANE_LIMITS, type ConsumerHost } from './consumer.js';
@@ -79,9 +80,9 @@ export class ConsumerSet {
     }
   }
 
-  /** A durable message for these agents: every consumer of theirs gets it. */
+  /** A durable message for these agents: every consumer of theirs gets it, the agents of the highest priority first. */
   offer(item: DeliveryItem, agents: readonly string[]): void {
-    for (const agent of agents) {
+    for (const agent of this.byPriority(agents)) {
       for (const key of this.book.consumersOf(agent)) {
         const consumer = this.consumers.get(key);
         if (!consumer) continue;
@@ -108,8 +109,16 @@ export class ConsumerSet {
     return cursors;
   }
 
+  /** Waiting deliveries go on, the agents of the highest priority first (their pastes go to tmux first). */
   wakeAll(): void {
-    for (const consumer of this.consumers.values()) consumer.wake();
+    const order = new Map(this.byPriority([...new Set([...this.consumers.values()].map((c) => c.agent))]).map((name, i) => [name, i]));
+    const consumers = [...this.consumers.values()].sort((a, b) => order.get(a.agent)! - order.get(b.agent)!);
+    for (const consumer of consumers) consumer.wake();
+  }
+
+  /** Agents in order of their priority (`resource_management.priorities`, in the registry), highest first; a stable sort keeps the rest as given. */
+  private byPriority(agents: readonly string[]): string[] {
+    return [...agents].sort((a, b) => levelRank(this.book.get(a)?.priority) - levelRank(this.book.get(b)?.priority));
   }
 
   close(): Promise<unknown> {

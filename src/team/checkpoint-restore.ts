@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { BusError, SessionExistsError, UnknownAgentError } from '../bus/errors.js';
+import { BusError, ConfigError, SessionExistsError, UnknownAgentError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
 import { addAgent, readRegistry, removeAgent, setGroups, type AgentInput } from '../bus/registry.js';
 import { inboxConsumer, tmuxConsumer } from '../journal/cursors.js';
@@ -14,7 +14,10 @@ import { readTeamState, saveTeam, type TeamRecord } from './team-state.js';
 import { readCheckpoint, type Checkpoint, type CheckpointPane, type CheckpointSession } from './checkpoint-model.js';
 import { endPaneProcesses, panesOf } from './pane-processes.js';
 import { startSession, startSplit, startWindow, type PaneStart, type TmuxRun } from './pane-start.js';
+import type { SessionLimits } from './resource-types.js';
 import { typeRestorePrompt } from './restore-prompt.js';
+import { assertWithinLimits } from './session-limits.js';
+import { loadTopology } from './topology.js';
 
 export interface RestoreOptions {
   /** tmux `-L` socket to rebuild on; default the checkpoint's. */
@@ -30,6 +33,8 @@ export interface RestoreOptions {
   print?: ((line: string) => void) | undefined;
   /** Set by the supervisor's recovery after a tmux server death (a later `restore` of the same checkpoint is then a no-op). */
   recovery?: boolean | undefined;
+  /** Hard caps on the agents rebuilt; default the checkpoint's topology's `session_limits`, when it can be read. */
+  limits?: SessionLimits | undefined;
 }
 
 export interface RestoreResult {
@@ -77,6 +82,17 @@ export async function restoreCheckpoint(layout: Layout, file: string, options: R
  * server death and a `restore` typed meanwhile must not both build (the
  * second then finds the first's sessions and knows they are restored).
  */
+/** The session limits of a checkpoint's topology; none when it names none or it cannot be read any more (its limits are then unknown). */
+function limitsOfTopology(file: string | undefined): SessionLimits {
+  if (!file) return {};
+  try {
+    return loadTopology(file).resource_management.session_limits;
+  } catch (error) {
+    if (error instanceof ConfigError) return {};
+    throw error;
+  }
+}
+
 export async function withRestoreLock<T>(layout: Layout, work: () => Promise<T>): Promise<T> {
   const lock = await acquireProcessLock(
     path.join(layout.stateDir, 'restore'),
@@ -99,6 +115,8 @@ async function restoreLocked(layout: Layout, file: string, options: RestoreOptio
       return [name!, id!] as const;
     }),
   );
+  // Before anything is made or replaced: a team over its session limits is refused whole.
+  assertWithinLimits(`restore of ${file}`, options.limits ?? limitsOfTopology(checkpoint.topology), [], Object.values(checkpoint.agents));
   const clashing = checkpoint.sessions.map((s) => s.name).filter((n) => live.has(n));
   const instance = await currentInstance(socket);
   if (clashing.length > 0 && !options.force && restoredHere(layout, file, clashing, live, instance)) {

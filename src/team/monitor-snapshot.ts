@@ -15,6 +15,7 @@ import { findPane, listPanes } from '../tmux/pane-list.js';
 import { tryTmux } from '../tmux/plain.js';
 import { ProcessTreeSampler } from './proc-stats.js';
 import { listTasks } from './tasks.js';
+import { formatLimits, teamLimitReports } from './team-limits.js';
 import type { MonitorAgent, MonitorAgentStatus, MonitorEvent, MonitorSnapshot } from './monitor-view.js';
 import { parseJsonOrUndefined } from '../bus/json-scan.js';
 
@@ -97,6 +98,7 @@ export class MonitorSampler {
           ...(t.assignee ? { assignee: t.assignee } : {}), waitingOn: t.waitingOn, blockedBy: t.blockedBy, blocks: t.blocks,
         })),
       events: [...this.events],
+      ...limitsOf(this.layout),
     };
   }
 
@@ -205,4 +207,9 @@ function guessLevel(kind: string): 'warn' | 'error' | undefined {
   if (/fail|dead|crash|error/i.test(kind)) return 'error';
   if (/limit|unconfirmed|restart|idle|warn/i.test(kind)) return 'warn';
   return undefined;
+}
+
+function limitsOf(layout: Layout): { limits?: string[] } {
+  const teams = teamLimitReports(layout);
+  return teams.length > 0 ? { limits: teams.map((t) => `${t.name}: ${formatLimits(t)}`) } : {};
 }

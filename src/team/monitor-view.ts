@@ -75,6 +75,8 @@ export interface MonitorSnapshot {
   tasks: MonitorTask[];
   /** Oldest first; the screen shows the latest that fit. */
   events: MonitorEvent[];
+  /** The teams' agents against their session limits (`agents 4/10 · project web 2/3`), one text per team. */
+  limits?: string[];
 }
 
 export interface RenderOptions {
@@ -126,7 +128,7 @@ export function renderMonitor(snapshot: MonitorSnapshot, options: RenderOptions)
 
   const lines: Line[] = [
     ...top,
-    rule(`Agents (${snapshot.agents.length})`, width),
+    rule(`Agents (${snapshot.agents.length})${snapshot.limits?.length ? ` · limits ${snapshot.limits.join('; ')}` : ''}`, width),
     agentHeader.header,
     ...limited(snapshot.agents, agentRows!, width, 'head', agentHeader.row),
     rule(taskSummary(tasks), width),

@@ -43,7 +43,9 @@ export async function recoverTeam(layout: Layout, options: RecoverOptions): Prom
   const { topology, socket } = options;
   const file = latestCheckpointOf(layout, topology.file, socket, options.checkpointDir);
   if (file) {
-    const result = await restoreCheckpoint(layout, file, { socket, router: false, recovery: true, readyTimeoutMs: options.timing.timeoutMs });
+    const result = await restoreCheckpoint(layout, file, {
+      socket, router: false, recovery: true, readyTimeoutMs: options.timing.timeoutMs, limits: topology.resource_management.session_limits,
+    });
     return { source: 'checkpoint', file, agents: result.agents, ...(result.alreadyRestored ? { alreadyRestored: true } : {}) };
   }
   return withRestoreLock(layout, async () => {

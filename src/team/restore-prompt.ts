@@ -67,6 +67,15 @@ export async function typeRestorePrompt(
   const settled = await waitSettled(client, paneId, agent.command, timing);
   if (settled === 'dead') return { status: 'dead', reason: 'its program ended (or never started) before the prompt' };
   if (!prompt) return { status: 'skipped', reason: 'no restore prompt' };
+  return typePrompt(client, paneId, agent, prompt);
+}
+
+/**
+ * Types a prompt of the team's own (the restore prompt, the network_error
+ * handler's continue prompt) into a running agent's pane, under the same
+ * rules: only into a pane that takes messages, never into a shell.
+ */
+export async function typePrompt(client: TmuxClient, paneId: string, agent: AgentRecord, prompt: string): Promise<PromptOutcome> {
   const info = await readPaneInfo(client, paneId);
   if (!info || info.dead) return { status: 'dead', reason: 'its program ended before the prompt' };
   const blocker = promptBlocker(agent, info);

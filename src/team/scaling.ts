@@ -1,3 +1,6 @@
+import { levelRank, type PriorityLevel } from '../bus/priority.js';
+import type { SessionLimits } from './resource-types.js';
+import { limitBreach, type LimitBreach } from './session-limits.js';
 import type { AgentTemplate, ScalingRules, ScalingTrigger } from './topology-types.js';
 import type { AgentHealth } from './supervisor-types.js';
 
@@ -35,6 +38,8 @@ export interface ScalingAgent {
   replyMs?: number | undefined;
   /** Time since it was started (scaled agents) or first seen. */
   ageMs: number;
+  project?: string | undefined;
+  priority?: PriorityLevel | undefined;
 }
 
 export interface ScalingInput {
@@ -45,6 +50,8 @@ export interface ScalingInput {
   ready: Array<{ role?: string | undefined; to?: string | undefined }>;
   /** A scaled agent younger than this is not stopped (it has not had a chance yet). */
   minAgeMs: number;
+  /** `resource_management.session_limits`: no spawn takes the team over them. */
+  limits?: SessionLimits | undefined;
 }
 
 export type ScalingAction =
@@ -55,6 +62,8 @@ export interface ScalingPlan {
   actions: ScalingAction[];
   /** Why a trigger that fired did nothing (no template, at the limit...). */
   skipped: string[];
+  /** Spawns session_limits refused (each is an event). */
+  refused: Array<LimitBreach & { type: string }>;
 }
 
 /** The limit for a type that `max_agents_per_type` does not list: scaling must never run away. */
@@ -63,7 +72,10 @@ export const DEFAULT_MAX_PER_TYPE = 4;
 export function planScaling(input: ScalingInput): ScalingPlan {
   const actions: ScalingAction[] = [];
   const skipped: string[] = [];
+  const refused: ScalingPlan['refused'] = [];
   const live = input.agents.filter((a) => a.status !== 'failed');
+  // Every agent of the team counts against session_limits, a failed one too: its pane and record are still there.
+  const team: Array<{ project?: string | undefined }> = input.agents.map((a) => ({ project: a.project }));
   const count = new Map<string, number>();
   for (const agent of live) count.set(agent.type, (count.get(agent.type) ?? 0) + 1);
   const spawned = new Set<string>();
@@ -87,7 +99,13 @@ export function planScaling(input: ScalingInput): ScalingPlan {
       skipped.push(`${trigger.action}: ${type} is at its limit of ${max}`);
       continue;
     }
+    const breach = input.limits ? limitBreach(input.limits, team, [{ project: template.project }]) : undefined;
+    if (breach) {
+      refused.push({ ...breach, type });
+      continue;
+    }
     actions.push({ kind: 'spawn', type, template, metric: trigger.metric, value, threshold: trigger.threshold });
+    team.push({ project: template.project });
     count.set(type, (count.get(type) ?? 0) + 1);
     spawned.add(type);
   }
@@ -117,7 +135,18 @@ export function planScaling(input: ScalingInput): ScalingPlan {
       skipped.push(`${trigger.action}: metric ${trigger.metric} does not scale down`);
     }
   }
-  return { actions, skipped };
+  return { actions, skipped, refused };
+}
+
+/**
+ * out_of_memory's scale-down: of the agents scaling started (never `except`,
+ * never one holding a task or being restarted), the lowest priority, and of
+ * those the idlest. Undefined when there is none.
+ */
+export function pickScaleDown(agents: readonly ScalingAgent[], except: string): ScalingAgent | undefined {
+  return agents
+    .filter((a) => a.scaled && a.name !== except && !a.holdsTask && a.status !== 'restarting')
+    .sort((a, b) => levelRank(b.priority) - levelRank(a.priority) || b.idleMs - a.idleMs || (a.name < b.name ? -1 : 1))[0];
 }
 
 function measureUp(trigger: ScalingTrigger, template: AgentTemplate, agents: ScalingAgent[], ready: ScalingInput['ready']): number | undefined {

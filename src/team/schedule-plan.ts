@@ -1,4 +1,5 @@
-import { compareQueueOrder, indexTasks, readinessOf, type Task } from './task-model.js';
+import { levelRank, type PriorityLevel } from '../bus/priority.js';
+import { PRIORITY_RANK, indexTasks, readinessOf, type Task } from './task-model.js';
 
 /**
  * The scheduling decision as a pure function of the tasks, the agents and
@@ -20,6 +21,8 @@ export interface SchedulableAgent {
   status?: AgentStatus;
   /** Extra load the caller knows about (e.g. undelivered messages); added to least_loaded's count. */
   load?: number;
+  /** Its level in `resource_management.priorities`: among tasks of one priority, those its agents can take are served first. Unset: normal. */
+  priority?: PriorityLevel;
 }
 
 export interface ScheduleLimits {
@@ -65,7 +68,10 @@ const ORCHESTRATOR = 'orchestrator';
  * Chooses which ready tasks go to which agents now.
  *
  * - Ready: pending, and every `after` task done or cancelled (a failed one blocks).
- * - Order: critical, high, normal, low; FIFO (creation order) within a priority.
+ * - Order: critical, high, normal, low; within a task priority, tasks that an
+ *   agent of a higher level (`resource_management.priorities`) can take come
+ *   first, so when agents compete for the slots `maxSessions` leaves, the
+ *   higher tier is served first; then FIFO (creation order).
  *   A task nobody can take now does not hold up later tasks that others can take.
  * - Who: an alive or idle agent with no task in progress (status `assigned`), of
  *   the task's role, or exactly its `to`; a task with neither goes to any agent
@@ -109,10 +115,17 @@ export function planAssignments(tasks: readonly Task[], agents: readonly Schedul
   }
 
   const ordered = agents.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // The best level among the agents that could ever take the task (busy or not): a task for the orchestrator tier outranks one for support.
+  // A task no agent can take counts as normal: it waits either way, and the order of the rest stays as without priorities.
+  const levelOf = (task: Task): number => {
+    const levels = agents.filter((a) => canTake({ ...a, status: 'alive' }, task)).map((a) => levelRank(a.priority));
+    return levels.length > 0 ? Math.min(...levels) : levelRank(undefined);
+  };
   const queue = tasks
-    .map((task, index) => ({ task, index }))
+    .map((task, index) => ({ task, index, level: 0 }))
     .filter(({ task }) => readinessOf(task, byId).ready)
-    .sort(compareQueueOrder);
+    .map((entry) => ({ ...entry, level: levelOf(entry.task) }))
+    .sort((a, b) => PRIORITY_RANK[a.task.priority] - PRIORITY_RANK[b.task.priority] || a.level - b.level || a.index - b.index);
 
   const assignments: Assignment[] = [];
   const deferred: Deferral[] = [];

@@ -92,9 +92,9 @@ export async function runSchedulerOnce(layout: Layout, options: RunSchedulerOpti
   return outcome;
 }
 
-/** The topology's `scheduling.strategy` and `max_sessions` (total, per_project) as scheduler options. */
-export function scheduleOptionsFromTopology(topology: Pick<Topology, 'scheduling' | 'max_sessions'>): RunSchedulerOptions {
-  const { total, per_project: perProject } = topology.max_sessions;
+/** The topology's `scheduling.strategy` and `session_limits` (alias `max_sessions`: max_total, max_per_project) as scheduler options. */
+export function scheduleOptionsFromTopology(topology: Pick<Topology, 'scheduling' | 'resource_management'>): RunSchedulerOptions {
+  const { max_total: total, max_per_project: perProject } = topology.resource_management.session_limits;
   return {
     strategy: topology.scheduling.strategy,
     ...(total !== undefined ? { maxSessions: total } : {}),
@@ -113,6 +113,7 @@ function registeredAgents(layout: Layout, statusOf: RunSchedulerOptions['statusO
       name: a.name,
       ...(a.role !== undefined ? { role: a.role } : {}),
       ...(a.project !== undefined ? { project: a.project } : {}),
+      ...(a.priority !== undefined ? { priority: a.priority } : {}),
       ...(status !== undefined ? { status } : {}),
     };
   });

@@ -1,4 +1,5 @@
 import { currentAgentStates } from '../agents/screen-state.js';
+import { teamLimitReports, type TeamLimitReport } from './team-limits.js';
 import type { AgentState } from '../agents/profile-types.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry } from '../bus/registry.js';
@@ -40,6 +41,8 @@ export interface StatusReport {
     waiting?: string;
   }>;
   panes?: unknown[];
+  /** Teams with `resource_management.session_limits`: their agents against the limits. */
+  teams?: TeamLimitReport[];
 }
 
 export interface CollectStatusOptions {
@@ -87,6 +90,8 @@ export async function collectStatus(layout: Layout, options: CollectStatusOption
         };
       }),
   };
+  const teams = teamLimitReports(layout);
+  if (teams.length > 0) report.teams = teams;
   if (options.panes === false) return report;
   const panes = await paneStatus(layout, options.tmuxSocket, registry);
   if (panes) report.panes = panes.rows;

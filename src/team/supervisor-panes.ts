@@ -105,7 +105,7 @@ export type Liveness = { state: 'alive'; info: PaneInfo } | { state: 'dead' | 'm
 export async function liveness(client: TmuxClient, paneId: string, command: string | undefined): Promise<Liveness> {
   const info = await readPaneInfo(client, paneId);
   if (!info) return { state: 'missing', reason: 'pane missing' };
-  if (info.dead) return { state: 'dead', info, reason: 'pane dead' };
+  if (info.dead) return { state: 'dead', info, reason: `pane dead${info.deadSignal ? ` (signal ${info.deadSignal})` : info.deadStatus ? ` (exit ${info.deadStatus})` : ''}` };
   const mismatch = shellMismatch(info, command);
   if (mismatch) return { state: 'exited', info, reason: `agent exited (${mismatch})` };
   return { state: 'alive', info };

@@ -2,7 +2,7 @@ import { UnknownAgentError } from '../bus/errors.js';
 import { addAgent, readRegistry, removeAgent, type AgentRecord } from '../bus/registry.js';
 import type { ReplyTimes } from './reply-times.js';
 import { restorePromptOf } from './restore-prompt.js';
-import { planScaling, scaledAgentName, type ScalingAction, type ScalingAgent } from './scaling.js';
+import { pickScaleDown, planScaling, scaledAgentName, type ScalingAction, type ScalingAgent } from './scaling.js';
 import type { SupervisorContext } from './supervisor-context.js';
 import type { SupervisorHealth } from './supervisor-health.js';
 import { createPane, killWindow, paneStartOf, windowNameOf } from './supervisor-panes.js';
@@ -24,6 +24,8 @@ export class SupervisorScaling {
   private readonly replies: ReplyTimes;
   /** 0: the first pass scales at once. */
   private lastAt = 0;
+  /** The session_limits refusals already told, so a team at its limit says so once, not every interval. */
+  private refusedTold = new Set<string>();
 
   constructor(ctx: SupervisorContext, health: SupervisorHealth, replies: ReplyTimes) {
     this.ctx = ctx;
@@ -42,10 +44,50 @@ export class SupervisorScaling {
     const { options } = this.ctx;
     const rules = options.topology.scaling_rules!;
     const now = Date.now();
+    const views = viewTasks(readTasks(this.ctx.layout).tasks);
+    const agents = this.measure(now, views);
+    this.replies.clearAnswered();
+    const plan = planScaling({
+      rules, templates: options.topology.templates, agents, ready: views.filter((t) => t.ready), minAgeMs: options.scalingIntervalMs,
+      limits: options.topology.resource_management.session_limits,
+    });
+    for (const reason of plan.skipped) this.ctx.logOnce(`scaling: ${reason}`);
+    const told = new Set<string>();
+    for (const r of plan.refused) {
+      const key = `${r.type}\0${r.limit}\0${r.project ?? ''}\0${r.count}`;
+      told.add(key);
+      if (this.refusedTold.has(key)) continue;
+      await this.ctx.announce({ event: 'limit_refused', what: 'scale_up', limit: r.limit, count: r.count, max: r.max, ...(r.project ? { project: r.project } : {}) });
+    }
+    this.refusedTold = told;
+    for (const action of plan.actions) {
+      await this.ctx.guard(`scaling ${action.kind}`, () =>
+        action.kind === 'spawn' ? this.spawn(action) : this.stop(action.agent, { type: action.type, metric: action.metric, value: action.value, threshold: action.threshold }));
+    }
+  }
+
+  /** out_of_memory: stops the idlest scaled agent of the lowest priority (not `except`); which one, or why none. */
+  async scaleDownOne(except: string, why: { metric: string; value: number; threshold: number }): Promise<{ stopped: string } | { none: string }> {
+    const pick = pickScaleDown(this.measure(Date.now(), viewTasks(readTasks(this.ctx.layout).tasks)), except);
+    if (!pick) return { none: 'no agent started by scaling is free to stop' };
+    await this.stop(pick.name, { type: pick.type, ...why });
+    return { stopped: pick.name };
+  }
+
+  /** cleanup: a scaled agent idle for idle_timeout is stopped; true when `name` was one. */
+  async stopIdle(name: string, idleMs: number): Promise<boolean> {
+    const entry = readSupervisorState(this.ctx.layout).scaled[name];
+    if (!entry) return false;
+    if (readTasks(this.ctx.layout).tasks.some((t) => t.status === 'assigned' && t.assignee === name)) return false;
+    await this.stop(name, { type: entry.type, metric: 'idle_timeout', value: idleMs, threshold: this.ctx.options.idleTimeoutMs });
+    return true;
+  }
+
+  private measure(now: number, views: ReturnType<typeof viewTasks>): ScalingAgent[] {
+    const { options } = this.ctx;
     const registry = readRegistry(this.ctx.layout);
     const scaled = readSupervisorState(this.ctx.layout).scaled;
-    const views = viewTasks(readTasks(this.ctx.layout).tasks);
-    const agents = measureAgents({
+    return measureAgents({
       agents: Object.values(registry.agents),
       owner: options.topology.file,
       scaled,
@@ -55,14 +97,6 @@ export class SupervisorScaling {
       replyMs: (name) => this.replies.replyMs(name, now),
       now,
     });
-    this.replies.clearAnswered();
-    const plan = planScaling({
-      rules, templates: options.topology.templates, agents, ready: views.filter((t) => t.ready), minAgeMs: options.scalingIntervalMs,
-    });
-    for (const reason of plan.skipped) this.ctx.logOnce(`scaling: ${reason}`);
-    for (const action of plan.actions) {
-      await this.ctx.guard(`scaling ${action.kind}`, () => (action.kind === 'spawn' ? this.spawn(action) : this.terminate(action)));
-    }
   }
 
   private async spawn(action: Extract<ScalingAction, { kind: 'spawn' }>): Promise<void> {
@@ -77,6 +111,7 @@ export class SupervisorScaling {
       ...(template.command ? { command: template.command } : {}),
       ...(template.template ? { template: template.template } : {}),
       ...(template.project ? { project: template.project } : {}),
+      priority: template.priority,
     };
     const prompt = restorePromptOf(template, options.topology.supervisor.restore_prompt);
     if (prompt) record.restore_prompt = prompt;
@@ -96,8 +131,10 @@ export class SupervisorScaling {
     await this.ctx.announce({ event: 'scale_up', agent: name, type: action.type, metric: action.metric, value: action.value, threshold: action.threshold, pane: made.paneId });
   }
 
-  private async terminate(action: Extract<ScalingAction, { kind: 'terminate' }>): Promise<void> {
+  /** Stops an agent scaling started (never one holding a task), and says why on the bus. */
+  private async stop(agent: string, why: { type: string; metric: string; value: number; threshold: number }): Promise<void> {
     const { layout, options, client } = this.ctx;
+    const action = { agent, ...why };
     // Look once more: the queue may have handed it a task since the plan was made.
     if (readTasks(layout).tasks.some((t) => t.status === 'assigned' && t.assignee === action.agent)) return;
     const entry = readSupervisorState(layout).scaled[action.agent];
@@ -151,6 +188,8 @@ export function measureAgents(m: TeamMeasures): ScalingAgent[] {
       return {
         name: a.name,
         type: scaled?.type ?? m.types.get(a.name) ?? a.role ?? a.name,
+        ...(a.project !== undefined ? { project: a.project } : {}),
+        ...(a.priority !== undefined ? { priority: a.priority } : {}),
         role: a.role,
         scaled: Boolean(scaled),
         status: a.status,

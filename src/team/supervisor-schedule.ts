@@ -17,6 +17,7 @@ export async function schedulePass(ctx: SupervisorContext): Promise<void> {
 export function schedulerStatus(status: AgentHealth | undefined): AgentStatus | undefined {
   switch (status) {
     case 'failed':
+    case 'stopped':
       return 'failed';
     case 'dead':
     case 'restarting':

@@ -1,3 +1,4 @@
+import type { FailureKind, HandlerName, PriorityLevel } from './resource-types.js';
 import type { Topology } from './topology-types.js';
 
 /**
@@ -23,7 +24,29 @@ export type SupervisorEvent =
   /** Scaling started one more agent of a type from its template. */
   | { event: 'scale_up'; agent: string; type: string; metric: string; value: number; threshold: number; pane: string }
   /** Scaling stopped an agent it had started (never one holding a task). */
-  | { event: 'scale_down'; agent: string; type: string; metric: string; value: number; threshold: number };
+  | { event: 'scale_down'; agent: string; type: string; metric: string; value: number; threshold: number }
+  /** A failure of one of the error table's classes was seen, and this handler takes it (error_handling). */
+  | { event: 'failure'; kind: FailureKind; handler: HandlerName; detail: string; /** Unset for the whole team or the bus. */ agent?: string | undefined }
+  /** out_of_memory: no scaled agent could be stopped to make room. */
+  | { event: 'nothing_to_scale_down'; agent: string; reason: string }
+  /** permission_denied: one of the bus's own files got its mode back. */
+  | { event: 'permissions_fixed'; path: string; was: string; now: string; agent?: undefined }
+  /** permission_denied: a file that is not safely ours is left alone, and reported. */
+  | { event: 'permissions_refused'; path: string; reason: string; agent?: undefined }
+  /** network_error: the continue prompt will be typed at `at` (attempt n of attempts); a rate-limit screen naming its reset waits for it. */
+  | { event: 'network_retry'; agent: string; attempt: number; attempts: number; wait_ms: number; at: string; reset: boolean }
+  /** network_error: the continue prompt was typed. */
+  | { event: 'network_continue'; agent: string; attempt: number; confirmed: boolean }
+  /** network_error: the error screen is gone. */
+  | { event: 'network_recovered'; agent: string; attempts: number }
+  /** network_error: still failing after every attempt; nothing more is typed until the screen changes. */
+  | { event: 'network_gave_up'; agent: string; attempts: number }
+  /** session_limits: an agent was not created (scaling, restore, a team rebuild), or `up` was refused. */
+  | { event: 'limit_refused'; what: 'scale_up' | 'restore' | 'recover'; limit: 'max_total' | 'max_per_project'; count: number; max: number; project?: string | undefined; agent?: string | undefined }
+  /** cleanup.action stop: a topology agent idle for idle_timeout was stopped (its processes ended; it is not restarted). */
+  | { event: 'stopped'; agent: string; idle_ms: number }
+  /** priorities: the agent's process tree got the nice value of its level. */
+  | { event: 'priority'; agent: string; level: PriorityLevel; nice: number; processes: number };
 
 export type SupervisorEventName = SupervisorEvent['event'];
 
@@ -39,6 +62,18 @@ export const DESCRIBE_EVENT: { [K in SupervisorEventName]: (e: Extract<Superviso
     `${e.agent} over its ${e.kind} limit (${e.kind === 'cpu' ? `${e.value.toFixed(0)}% > ${e.limit}%` : `${e.value} > ${e.limit} bytes`}; action ${e.action})`,
   scale_up: (e) => `scaled up: started ${e.agent} (${e.type}; ${e.metric} ${e.value} > ${e.threshold})`,
   scale_down: (e) => `scaled down: stopped ${e.agent} (${e.type}; ${e.metric} ${e.value} vs ${e.threshold})`,
+  failure: (e) => `${e.kind}${e.agent ? ` of ${e.agent}` : ''}: ${e.detail} (handler ${e.handler})`,
+  nothing_to_scale_down: (e) => `nothing to scale down for ${e.agent}: ${e.reason}`,
+  permissions_fixed: (e) => `fixed the mode of ${e.path}: ${e.was} → ${e.now}`,
+  permissions_refused: (e) => `left ${e.path} alone: ${e.reason}`,
+  network_retry: (e) => `${e.agent}: continue prompt ${e.attempt}/${e.attempts} at ${e.at} (${e.reset ? 'the reset time its screen names' : `in ${Math.round(e.wait_ms / 1000)}s`})`,
+  network_continue: (e) => `${e.agent}: typed the continue prompt (attempt ${e.attempt}${e.confirmed ? '' : ', unconfirmed'})`,
+  network_recovered: (e) => `${e.agent}: the network error is gone (after ${e.attempts} continue prompts)`,
+  network_gave_up: (e) => `${e.agent}: still a network error after ${e.attempts} continue prompts; giving up until its screen changes`,
+  limit_refused: (e) =>
+    `${e.what === 'scale_up' ? 'no scale-up' : e.what === 'restore' ? 'restore refused' : 'rebuild refused'}${e.agent ? ` of ${e.agent}` : ''}: ${e.limit} ${e.max}${e.project ? ` for project ${e.project}` : ''} reached (${e.count})`,
+  stopped: (e) => `stopped ${e.agent}: idle for ${Math.round(e.idle_ms / 1000)}s (cleanup.action stop)`,
+  priority: (e) => `${e.agent}: priority ${e.level}, nice ${e.nice} on ${e.processes} processes`,
 };
 
 export function describeEvent(event: SupervisorEvent): string {
@@ -46,7 +81,7 @@ export function describeEvent(event: SupervisorEvent): string {
 }
 
 /** The supervisor's view of one agent, as the registry's `status` field holds it. */
-export type AgentHealth = 'running' | 'idle' | 'dead' | 'failed' | 'restarting';
+export type AgentHealth = 'running' | 'idle' | 'dead' | 'failed' | 'restarting' | 'stopped';
 
 export interface SupervisorOptions {
   topology: Topology;

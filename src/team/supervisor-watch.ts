@@ -20,6 +20,14 @@ export interface Watch {
   firstSeen: number;
   /** When the last resource-limit warning went out (0: within limits). */
   breachAt: number;
+  /** Resident memory of its tree at the last sample (bytes; 0 before one): a SIGKILL near the limit is out_of_memory. */
+  lastRss: number;
+  /** Its death was reported (session_died: report), not acted on: nothing more until it runs again. */
+  reportedDead: boolean;
+  /** The pane program whose tree got its nice value (a restart brings a new one). */
+  nicedPid: number | undefined;
+  /** Since when its pane shows dead without tmux knowing how the program ended (0: not so). */
+  deadUnreapedAt: number;
 }
 
 /** A resource-limit warning is repeated at most this often while the agent stays over. */
@@ -28,7 +36,10 @@ export const LIMIT_REPEAT_MS = 5 * 60_000;
 export const MAX_BACKOFF_MS = 5 * 60_000;
 
 export function newWatch(now: number): Watch {
-  return { attempts: 0, lastRestartAt: 0, nextRestartAt: 0, restart: undefined, exitedSeen: 0, hash: undefined, lastChange: now, firstSeen: now, breachAt: 0 };
+  return {
+    attempts: 0, lastRestartAt: 0, nextRestartAt: 0, restart: undefined, exitedSeen: 0, hash: undefined, lastChange: now, firstSeen: now, breachAt: 0,
+    lastRss: 0, reportedDead: false, nicedPid: undefined, deadUnreapedAt: 0,
+  };
 }
 
 /**
@@ -62,7 +73,7 @@ export function noteAlive(watch: Watch, status: AgentHealth | undefined, now: nu
  * retries), wait (the backoff has not passed) or restart it.
  */
 export function deadStep(watch: Watch, status: AgentHealth | undefined, maxRetries: number, now: number): 'leave' | 'fail' | 'wait' | 'restart' {
-  if (status === 'failed') return 'leave';
+  if (status === 'failed' || status === 'stopped') return 'leave';
   if (watch.attempts >= maxRetries) return 'fail';
   if (now < watch.nextRestartAt) return 'wait';
   return 'restart';

@@ -9,7 +9,12 @@ import { readTeamState, type TeamRecord } from './team-state.js';
 import { ReplyTimes } from './reply-times.js';
 import { SupervisorCheckpoints } from './supervisor-checkpoints.js';
 import type { SupervisorContext } from './supervisor-context.js';
+import { levelRank } from '../bus/priority.js';
+import type { Failure } from './failures.js';
+import { FailureHandlers } from './supervisor-failures.js';
 import { SupervisorHealth } from './supervisor-health.js';
+import { SupervisorNetwork } from './supervisor-network.js';
+import { SupervisorPermissions } from './supervisor-permissions.js';
 import { resolveSupervisorOptions } from './supervisor-options.js';
 import { ServerDeathRecovery } from './supervisor-recovery.js';
 import { SupervisorResults } from './supervisor-results.js';
@@ -19,6 +24,9 @@ import { readSupervisorState } from './supervisor-state.js';
 import type { ResolvedSupervisorOptions, SupervisorEvent, SupervisorEvents, SupervisorOptions } from './supervisor-types.js';
 
 export * from './supervisor-types.js';
+
+/** Events kept while the bus cannot take them; older ones give way (they were emitted and logged). */
+const MAX_UNSENT = 100;
 
 /**
  * Keeps a team alive: every `health_interval` it checks each agent `up`
@@ -61,7 +69,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly results: SupervisorResults;
   private readonly scaling: SupervisorScaling;
   private readonly checkpoints: SupervisorCheckpoints;
+  /** The error table (supervisor-failures.ts) and the parts that find what it handles beside health. */
+  private readonly failures: FailureHandlers;
+  private readonly network: SupervisorNetwork;
+  private readonly permissions: SupervisorPermissions;
   private readonly loggedOnce = new Set<string>();
+  /** Events the bus could not take yet, oldest first. */
+  private readonly unsent: SupervisorEvent[] = [];
   private readonly root: RootGuard;
   /** Set when the bus root went away: the supervisor stopped for it (`supervise` exits 1). */
   rootLost = false;
@@ -92,11 +106,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       guard: (what, work) => this.guard(what, work),
       logOnce: (line) => this.logOnce(line),
     };
-    this.health = new SupervisorHealth(this.context);
-    this.recovery = new ServerDeathRecovery(this.context, this.health);
+    // The parts report failures to the error table, which acts through the parts: arrows, so the order of construction does not matter.
+    const onFailure = (failure: Failure): Promise<void> => this.failures.handle(failure);
+    this.network = new SupervisorNetwork(this.context, onFailure);
+    this.health = new SupervisorHealth(this.context, {
+      onFailure, network: this.network, stopScaledIdle: (name, idleMs) => this.scaling.stopIdle(name, idleMs),
+    });
+    this.recovery = new ServerDeathRecovery(this.context, this.health, onFailure);
     this.results = new SupervisorResults(this.context, this.replies);
     this.scaling = new SupervisorScaling(this.context, this.health, this.replies);
     this.checkpoints = new SupervisorCheckpoints(this.context);
+    this.permissions = new SupervisorPermissions(this.context, onFailure);
+    this.failures = new FailureHandlers(this.context, {
+      restart: (name, paneId, reason, alive) => this.health.restart(name, paneId, reason, alive),
+      recoverTeam: (names, reason) => this.recovery.recover(names, reason),
+      scaleDownOne: (except, why) => this.scaling.scaleDownOne(except, why),
+      markDead: (name) => this.health.markDead(name),
+    });
   }
 
   /** Starts following the journal (results, reply times) and the periodic passes; the first pass runs now. */
@@ -115,6 +141,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.ticks++;
       this.emit('tick', this.ticks);
       if (!this.closing) {
+        // A pass run by hand (runPass) replaces the one the timer had planned: one timer chain, never two.
+        if (this.timer) clearTimeout(this.timer);
         this.timer = setTimeout(() => void this.runPass(), this.options.intervalMs);
       }
     });
@@ -143,9 +171,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       registry = readRegistry(this.layout);
       team = readTeamState(this.layout).teams[this.options.topology.file];
     }
-    const agents = this.supervised(registry, team);
+    // The bus's own files first: a root that lost its mode stops the router and every agent's delivery.
+    await this.guard('permissions', () => this.permissions.check());
+    // Highest priority first (resource_management.priorities): restarts and prompts of the orchestrator tier come before support's.
+    const agents = this.supervised(registry, team).sort((a, b) => levelRank(a.priority) - levelRank(b.priority));
     for (const agent of agents) {
-      await this.guard(`check ${agent.name}`, () => this.health.check(agent, team));
+      await this.guard(`check ${agent.name}`, () => this.health.check(agent));
     }
     this.health.retain(new Set(agents.map((a) => a.name)));
     if (this.options.schedule) await this.guard('scheduler', () => schedulePass(this.context));
@@ -160,10 +191,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return Object.values(registry.agents).filter((a) => a.tmux && (names.has(a.name) || a.owner === this.options.topology.file));
   }
 
-  /** An event: on the bus (type `event`, from `supervisor`) and to listeners (`supervise` prints them). */
+  /**
+   * An event: on the bus (type `event`, from `supervisor`) and to listeners
+   * (`supervise` prints them). When the bus cannot take it — its root has a
+   * mode it refuses until permission_denied repairs it — it waits, in order,
+   * and goes out with the next event the bus takes.
+   */
   private async announce(event: SupervisorEvent): Promise<void> {
     this.emit('event', event);
-    await send(this.layout, { from: 'supervisor', to: this.options.eventsTo, type: 'event', body: event });
+    this.unsent.push(event);
+    if (this.unsent.length > MAX_UNSENT) this.unsent.shift();
+    try {
+      while (this.unsent.length > 0) {
+        await send(this.layout, { from: 'supervisor', to: this.options.eventsTo, type: 'event', body: this.unsent[0] });
+        this.unsent.shift();
+      }
+    } catch (error) {
+      this.fail(`event ${event.event} not on the bus yet`, error);
+    }
   }
 
   private async guard(what: string, work: () => Promise<unknown>): Promise<void> {

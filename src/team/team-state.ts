@@ -1,5 +1,6 @@
 import type { Layout } from '../bus/layout.js';
 import { readStateFile, updateStateFile } from '../bus/state-file.js';
+import type { SessionLimits } from './resource-types.js';
 
 /** What `up` made for one topology file, so `down` kills only that and checkpoints know the panes. */
 export interface TeamRecord {
@@ -20,6 +21,8 @@ export interface TeamRecord {
   windows: Array<{ session: string; name: string; id: string; created: boolean }>;
   panes: Array<{ id: string; session: string; window: string; index: number; agent?: string; title?: string; command?: string; cwd: string }>;
   agents: string[];
+  /** The topology's `resource_management.session_limits`, for `status` and `monitor` (absent: none). */
+  session_limits?: SessionLimits;
 }
 
 export interface TeamState {

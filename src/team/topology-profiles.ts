@@ -7,9 +7,9 @@ import type { Path, TopologyReader } from './topology-reader.js';
 
 const PROFILE_FIELDS = [
   'extends', 'description', 'programs', 'ai', 'submit_key', 'submit_delay', 'multiline', 'rescue_key', 'rescue_attempts', 'verify_ms',
-  'default_policy', 'screen',
+  'default_policy', 'screen', 'continue_prompt',
 ] as const;
-const SCREEN_LISTS = ['placeholder', 'busy', 'waiting_input', 'rate_limited', 'compacting', 'pasted'] as const;
+const SCREEN_LISTS = ['placeholder', 'busy', 'waiting_input', 'rate_limited', 'compacting', 'pasted', 'network_error', 'reset_time'] as const;
 
 /**
  * A topology's `profiles:`: changes to built-in profiles (a CLI changed its
@@ -31,6 +31,8 @@ export function readProfiles(r: TopologyReader): ProfileSet {
     if (extendsName !== undefined) override.extends = extendsName;
     const description = r.string([...p, 'description']);
     if (description !== undefined) override.description = description;
+    const continuePrompt = r.string([...p, 'continue_prompt']);
+    if (continuePrompt !== undefined) override.continue_prompt = continuePrompt;
     if (r.has([...p, 'programs'])) override.programs = r.stringList([...p, 'programs']);
     const ai = r.boolean([...p, 'ai']);
     if (ai !== undefined) override.ai = ai;

@@ -2,6 +2,7 @@ import type { DeliveryMode } from '../bus/registry.js';
 import type { MultilineMode } from '../tmux/render.js';
 import type { DeliveryPolicy } from '../agents/profile-types.js';
 import type { ProfileSet } from '../agents/profiles.js';
+import type { ErrorHandling, PriorityLevel, ResourceManagement } from './resource-types.js';
 
 /** The three tiers of a team (the seed sketch): the orchestrator, one session per epic, support. */
 export type SessionTier = 'orchestrator' | 'project' | 'support';
@@ -45,6 +46,8 @@ export interface AgentSpec extends AgentSettings {
   instance: number;
   /** Tags of the agent's project (knowledge sharing). */
   tags: string[];
+  /** Its level in `resource_management.priorities` (by type, role, then tier). */
+  priority: PriorityLevel;
 }
 
 export interface PaneSpec {
@@ -83,12 +86,6 @@ export interface GroupSpec {
   coordination?: { method: string; sync_interval_ms?: number };
 }
 
-export type ResourceAction = 'warn' | 'restart';
-
-export interface ResourceLimits {
-  per_session?: { memory_bytes?: number; cpu_percent?: number; action: ResourceAction };
-}
-
 export type SchedulingStrategy = 'round_robin' | 'least_loaded';
 export type Priority = 'critical' | 'high' | 'normal' | 'low';
 export const PRIORITIES: readonly Priority[] = ['critical', 'high', 'normal', 'low'];
@@ -102,9 +99,7 @@ export interface Scheduling {
 export interface SupervisorSettings {
   enabled: boolean;
   health_interval_ms: number;
-  max_retries: number;
   backoff_ms: number;
-  idle_timeout_ms: number;
   /** Default restore prompt for agents that have none of their own. */
   restore_prompt?: string;
   /** 0: no periodic checkpoints. */
@@ -138,6 +133,7 @@ export interface AgentTemplate extends AgentSettings {
   role: string;
   project?: string;
   epic?: string;
+  priority: PriorityLevel;
 }
 
 export interface Topology {
@@ -148,8 +144,9 @@ export interface Topology {
   /** Every agent of every pane, in file order. */
   agents: AgentSpec[];
   groups: Record<string, GroupSpec>;
-  max_sessions: { total?: number; per_project?: number };
-  resource_limits: ResourceLimits;
+  /** Limits, cleanup and priorities; `max_sessions`, `supervisor.max_retries`, `supervisor.idle_timeout` and `resource_limits` are read into it. */
+  resource_management: ResourceManagement;
+  error_handling: ErrorHandling;
   scheduling: Scheduling;
   supervisor: SupervisorSettings;
   scaling_rules?: ScalingRules;

@@ -9,7 +9,9 @@ import { NAME_PATTERN } from '../bus/names.js';
 import { DELIVERY_MODES } from '../bus/registry.js';
 import { SUBMIT_KEY_PATTERN } from '../tmux/injector.js';
 import { MULTILINE_MODES } from '../tmux/render.js';
+import { priorityOf, type PriorityLevel } from './resource-types.js';
 import { readProfiles } from './topology-profiles.js';
+import { readErrorHandling, readResourceManagement } from './topology-resources.js';
 import { TopologyReader, type Path } from './topology-reader.js';
 import {
   NAMED_LAYOUTS, PRIORITIES, SCALING_METRICS, SESSION_TIERS,
@@ -33,7 +35,7 @@ const WINDOW_FIELDS = ['name', 'layout', 'panes', ...PANE_FIELDS] as const;
 const SESSION_FIELDS = ['name', 'tier', 'layout', 'project', 'epic', 'tags', 'windows', ...AGENT_FIELDS] as const;
 const TOP_FIELDS = [
   'version', 'name', 'defaults', 'sessions', 'agent_groups', 'max_sessions', 'resource_limits', 'scheduling',
-  'supervisor', 'scaling_rules', 'templates', 'projects', 'profiles',
+  'supervisor', 'scaling_rules', 'templates', 'projects', 'profiles', 'resource_management', 'error_handling',
 ] as const;
 
 /**
@@ -148,18 +150,21 @@ export function parseTopology(text: string, file: string): Topology {
     sessions.push({ name: sessionName, tier, ...(project ? { project } : {}), ...(epic ? { epic } : {}), tags, windows });
   });
 
+  const templates = readTemplates(r, defaults, baseDir, profiles);
+  const resources = readResourceManagement(r, knownPriorityKeys(agents, Object.values(templates)));
+  setPriorities(sessions, Object.values(templates), resources.priorities);
   return {
     file,
     name,
     sessions,
     agents,
     groups: readGroups(r),
-    max_sessions: readMaxSessions(r),
-    resource_limits: readResourceLimits(r),
+    resource_management: resources,
+    error_handling: readErrorHandling(r, resources.per_session),
     scheduling: readScheduling(r),
     supervisor: readSupervisor(r),
     ...(r.has(['scaling_rules']) ? { scaling_rules: readScaling(r) } : {}),
-    templates: readTemplates(r, defaults, baseDir, profiles),
+    templates,
     projects,
     profiles,
   };
@@ -196,7 +201,7 @@ function readPane(
   const agent: AgentSpec = {
     name, type, role, ...dropUndefined({ command: settings.command, template: settings.template, restore_prompt: settings.restore_prompt, project, epic }),
     cwd: settings.cwd, env: settings.env, deliver: settings.deliver, profile: settings.profile, policy: settings.policy, submit: settings.submit,
-    submit_delay: settings.submit_delay, multiline: settings.multiline, hooks: settings.hooks, mcp: settings.mcp, instance, tags: scope.tags,
+    submit_delay: settings.submit_delay, multiline: settings.multiline, hooks: settings.hooks, mcp: settings.mcp, instance, tags: scope.tags, priority: 'normal',
   };
   return { index, agent, cwd: settings.cwd, env: settings.env, ...(title ? { title } : {}) };
 }
@@ -311,24 +316,6 @@ function readGroups(r: TopologyReader): Record<string, GroupSpec> {
   return groups;
 }
 
-function readMaxSessions(r: TopologyReader): Topology['max_sessions'] {
-  if (typeof r.get(['max_sessions']) === 'number') return { total: r.integer(['max_sessions'], 1)! };
-  r.object(['max_sessions'], ['total', 'per_project'], true);
-  return dropUndefined({ total: r.integer(['max_sessions', 'total'], 1), per_project: r.integer(['max_sessions', 'per_project'], 1) });
-}
-
-function readResourceLimits(r: TopologyReader): Topology['resource_limits'] {
-  r.object(['resource_limits'], ['per_session'], true);
-  if (!r.object(['resource_limits', 'per_session'], ['memory', 'cpu_percent', 'action'], true)) return {};
-  const p: Path = ['resource_limits', 'per_session'];
-  return {
-    per_session: {
-      ...dropUndefined({ memory_bytes: r.size([...p, 'memory']), cpu_percent: r.number([...p, 'cpu_percent'], 0, 100_000) }),
-      action: r.oneOf([...p, 'action'], ['warn', 'restart'] as const) ?? 'warn',
-    },
-  };
-}
-
 function readScheduling(r: TopologyReader): Topology['scheduling'] {
   r.object(['scheduling'], ['strategy', 'priorities'], true);
   const priorities: Record<Priority, string> = { critical: 'immediate', high: 'next_available', normal: 'queue', low: 'batch' };
@@ -347,9 +334,8 @@ function readSupervisor(r: TopologyReader): Topology['supervisor'] {
   return {
     enabled: r.boolean([...p, 'enabled']) ?? true,
     health_interval_ms: r.duration([...p, 'health_interval']) ?? 5000,
-    max_retries: r.integer([...p, 'max_retries'], 0) ?? 3,
+    // max_retries and idle_timeout are read into resource_management.cleanup (topology-resources.ts).
     backoff_ms: r.duration([...p, 'backoff']) ?? 2000,
-    idle_timeout_ms: r.duration([...p, 'idle_timeout']) ?? 30 * 60_000,
     ...dropUndefined({ restore_prompt: r.string([...p, 'restore_prompt']) }),
     checkpoint_interval_ms: r.duration([...p, 'checkpoint_interval']) ?? 0,
   };
@@ -403,10 +389,28 @@ function readTemplates(r: TopologyReader, defaults: Inherited, baseDir: string, 
         project: r.matching([...p, 'project'], NAME_PATTERN, NAME_TEXT), epic: r.matching([...p, 'epic'], NAME_PATTERN, NAME_TEXT),
       }),
       cwd: s.cwd, env: s.env, deliver: s.deliver, profile: s.profile, policy: s.policy, submit: s.submit, submit_delay: s.submit_delay,
-      multiline: s.multiline, hooks: s.hooks, mcp: s.mcp,
+      multiline: s.multiline, hooks: s.hooks, mcp: s.mcp, priority: 'normal',
     };
   }
   return templates;
+}
+
+/** What `priorities` may name: the tiers, and the roles and types of the agents and templates. */
+function knownPriorityKeys(agents: readonly AgentSpec[], templates: readonly AgentTemplate[]): Set<string> {
+  return new Set<string>([...SESSION_TIERS, ...[...agents, ...templates].flatMap((a) => [a.type, a.role])]);
+}
+
+/** Each agent's level, once its session's tier is known; a template's tier is its session's when the topology has it, else type and role decide. */
+function setPriorities(sessions: SessionSpec[], templates: AgentTemplate[], priorities: Record<string, PriorityLevel>): void {
+  for (const session of sessions) {
+    for (const pane of session.windows.flatMap((w) => w.panes)) {
+      if (pane.agent) pane.agent.priority = priorityOf(priorities, { type: pane.agent.type, role: pane.agent.role, tier: session.tier });
+    }
+  }
+  for (const template of templates) {
+    const tier = sessions.find((s) => s.name === template.session)?.tier;
+    template.priority = priorityOf(priorities, { type: template.type, role: template.role, tier });
+  }
 }
 
 function readProjects(r: TopologyReader): Record<string, { tags: string[] }> {

@@ -10,6 +10,8 @@ import { installTeamHooks, type HookInstall } from './agent-hooks.js';
 import { installTeamMcp, type McpInstall } from './agent-mcp.js';
 import { readTeamState, saveTeam, type TeamRecord } from './team-state.js';
 import { layoutCommands } from './layouts.js';
+import { applyTeamPriorities } from './priorities.js';
+import { assertWithinLimits } from './session-limits.js';
 import {
   agentPaneStart, helperPaneStart, startSession, startSplit, startWindow, type BusContext, type PaneStart, type TmuxRun,
 } from './pane-start.js';
@@ -53,6 +55,8 @@ const SEP = '\t';
  * with its pane id and the tmux server instance, and records what it made.
  */
 export async function up(layout: Layout, topology: Topology, options: UpOptions = {}): Promise<UpResult> {
+  // Before anything is created: a team over its session limits is refused whole.
+  assertWithinLimits(`up of ${topology.file}`, topology.resource_management.session_limits, [], topology.agents);
   const socket = options.socket;
   const bus: BusContext = { layout, socket, busBin: options.busBin };
   const commands: string[][] = [];
@@ -81,6 +85,7 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
     windows: [],
     panes: [],
     agents: topology.agents.map((a) => a.name),
+    ...(Object.keys(topology.resource_management.session_limits).length > 0 ? { session_limits: topology.resource_management.session_limits } : {}),
   };
   const paneOf = new Map<string, string>();
   const existingSessions = new Map(
@@ -178,6 +183,7 @@ export async function up(layout: Layout, topology: Topology, options: UpOptions 
     );
     if (Object.keys(groups).length > 0) await setGroups(layout, groups);
     await saveTeam(layout, record);
+    await applyTeamPriorities(topology, paneOfAgent(topology, paneOf), read);
   }
   return { created, commands, agents: topology.agents.map((a) => a.name), record, hooks, mcp };
 }
@@ -198,6 +204,17 @@ function fakeAnswer(args: string[], n: number): string {
   if (i < 0 || !args.includes('-P')) return '';
   return args[i + 1]!
     .replace('#{session_id}', `$new${n}`).replace('#{window_id}', `@new${n}`).replace('#{pane_id}', `%new${n}`).replace('#{window_index}', '0');
+}
+
+/** Agent name → its pane id, from the panes of this run. */
+function paneOfAgent(topology: Topology, paneOf: ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const session of topology.sessions) {
+    for (const window of session.windows) {
+      for (const pane of window.panes) if (pane.agent) out.set(pane.agent.name, paneOf.get(paneKey(session, window, pane))!);
+    }
+  }
+  return out;
 }
 
 function paneKey(session: SessionSpec, window: WindowSpec, pane: PaneSpec): string {
@@ -230,6 +247,7 @@ async function register(
     multiline: agent.multiline,
     ...(agent.project ? { project: agent.project } : {}),
     owner: topology.file,
+    priority: agent.priority,
     cwd: agent.cwd,
     env: agent.env,
     ...((agent.restore_prompt ?? topology.supervisor.restore_prompt) ? { restore_prompt: agent.restore_prompt ?? topology.supervisor.restore_prompt } : {}),

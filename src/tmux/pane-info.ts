@@ -19,6 +19,10 @@ export interface PaneInfo {
   agentTag: string;
   /** The tmux server instance answering (`<pid>:<start_time>`, as server-instance.ts). */
   server: string;
+  /** The signal that ended a dead pane's program (9: SIGKILL, as the kernel's OOM killer sends); undefined while alive or after a plain exit. */
+  deadSignal: number | undefined;
+  /** The exit status of a dead pane's program; undefined while alive, after a signal, or in the moment before tmux reaped it. */
+  deadStatus: number | undefined;
 }
 
 /** The pane option the supervisor sets while it restarts an agent and pastes its restore prompt. */
@@ -30,7 +34,7 @@ const SEP = '\u001f';
 // The tag and the server instance ride on the read the injector makes before every message anyway: checking a pane's owner costs no round trip.
 const INFO_FORMAT = [
   '#{pane_id}', '#{pane_dead}', '#{pane_in_mode}', '#{pane_current_command}', '#{pane_pid}', '#{cursor_x}', '#{cursor_y}', `#{${HOLD_OPTION}}`,
-  `#{${AGENT_OPTION}}`, '#{pid}:#{start_time}',
+  `#{${AGENT_OPTION}}`, '#{pid}:#{start_time}', '#{pane_dead_signal}', '#{pane_dead_status}',
 ].join(SEP);
 
 /**
@@ -41,7 +45,7 @@ const INFO_FORMAT = [
 export async function readPaneInfo(client: TmuxClient, paneId: string): Promise<PaneInfo | undefined> {
   const out = await client.tryCommand(['display-message', '-p', '-t', paneId, INFO_FORMAT]);
   if (out === undefined) return undefined;
-  const [id, dead, mode, command, pid, cursorX, cursorY, hold, agentTag, server] = out.split(SEP);
+  const [id, dead, mode, command, pid, cursorX, cursorY, hold, agentTag, server, deadSignal, deadStatus] = out.split(SEP);
   if (!id || id !== paneId) return undefined;
   return {
     id,
@@ -54,6 +58,8 @@ export async function readPaneInfo(client: TmuxClient, paneId: string): Promise<
     holdUntil: Number(hold) || 0,
     agentTag: agentTag ?? '',
     server: server ?? '',
+    deadSignal: deadSignal ? Number(deadSignal) : undefined,
+    deadStatus: deadStatus ? Number(deadStatus) : undefined,
   };
 }
 

@@ -23,6 +23,14 @@ export type Mode =
   /** 429s; `daily` asks for a quota that is used up for the day rather than a per-minute limit. */
   | { kind: 'rate-limit'; daily?: boolean }
   /**
+   * An outage, until the test sets another mode: `500` answers an API error, `drop` closes the
+   * connection without an answer, `limit` is a 429 that names its reset time (`resetAt`, seconds
+   * since the epoch) in its message and in Anthropic's unified rate-limit headers (other formats
+   * get their 429). A `limit` answers normally again from `resetAt` on, as a real limit ends at its
+   * reset; give it on a whole minute, as the message shows minutes.
+   */
+  | { kind: 'outage'; how: '500' | 'drop' | 'limit'; resetAt?: number }
+  /**
    * Scripted tool calls (MCP tools, say): each main request gets the next step's call, of the
    * offered tool whose name matches (Claude names MCP tools `mcp__<server>__<tool>`), then
    * `text` once the steps are used up. A step whose tool is not offered is not taken: the
@@ -180,6 +188,11 @@ export class FakeModel {
       format.rateLimit(res, mode.daily === true);
       return;
     }
+    // A usage limit ends at its reset time, by itself.
+    if (mode.kind === 'outage' && !(mode.how === 'limit' && mode.resetAt !== undefined && Date.now() >= mode.resetAt * 1000)) {
+      this.#outage(entry, format, mode, res);
+      return;
+    }
     if (mode.kind === 'slow') await this.#sleep(mode.seconds * 1000, res);
     if (res.destroyed) return;
     format.reply(res, entry.body, this.#replyFor(entry, format, tools, mode), stream);
@@ -188,7 +201,7 @@ export class FakeModel {
   #replyFor(entry: LoggedRequest, format: WireFormat, tools: ToolDecl[], mode: Mode): Reply {
     if (entry.side) return { kind: 'text', text: sideText(entry.body) };
     if (mode.kind === 'script') return this.#scripted(mode, tools);
-    if (mode.kind !== 'tool') return { kind: 'text', text: (mode.kind === 'rate-limit' ? undefined : mode.text) ?? 'OK from the fake model.' };
+    if (mode.kind !== 'tool') return { kind: 'text', text: (mode.kind === 'rate-limit' || mode.kind === 'outage' ? undefined : mode.text) ?? 'OK from the fake model.' };
     // Once the CLI sends the tool's result (run or refused), the turn ends with a text.
     const shell = format.endsWithToolResult(entry.body) ? undefined : pickShellTool(tools);
     if (!shell) return { kind: 'text', text: 'Done (fake model, after the tool call).' };
@@ -209,6 +222,35 @@ export class FakeModel {
     return { kind: 'tool', id: `call_fake_${this.requests.length}`, name: tool.name, args: step.args, ...(tool.namespace ? { namespace: tool.namespace } : {}) };
   }
 
+  #outage(entry: LoggedRequest, format: WireFormat, mode: Extract<Mode, { kind: 'outage' }>, res: http.ServerResponse): void {
+    if (mode.how === 'drop') {
+      entry.status = 0;
+      res.socket?.destroy();
+      return;
+    }
+    if (mode.how === '500') {
+      entry.status = 500;
+      sendJson(res, 500, { type: 'error', error: { type: 'api_error', message: 'Fake outage: internal server error' } });
+      return;
+    }
+    entry.status = 429;
+    if (format.name !== 'anthropic') {
+      format.rateLimit(res, false);
+      return;
+    }
+    const resetAt = mode.resetAt ?? Math.round(Date.now() / 1000) + 60;
+    const reset = String(resetAt);
+    // The message names the reset as Anthropic's usage-limit messages do, so the CLI shows it.
+    const message = `Fake usage limit reached · resets ${clockUtc(resetAt)} (UTC)`;
+    sendJson(res, 429, { type: 'error', error: { type: 'rate_limit_error', message } }, {
+      'anthropic-ratelimit-unified-status': 'rejected',
+      'anthropic-ratelimit-unified-reset': reset,
+      'anthropic-ratelimit-unified-representative-claim': 'five_hour',
+      'anthropic-ratelimit-unified-5h-status': 'rejected',
+      'anthropic-ratelimit-unified-5h-reset': reset,
+    });
+  }
+
   // A slow answer ends early when the CLI gives up (Esc) or the server closes.
   #sleep(ms: number, res: http.ServerResponse): Promise<void> {
     return new Promise((resolve) => {
@@ -223,6 +265,13 @@ export class FakeModel {
       }
     });
   }
+}
+
+/** `3:15pm`: a time in seconds since the epoch as a clock in UTC. */
+function clockUtc(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  const h = d.getUTCHours();
+  return `${h % 12 === 0 ? 12 : h % 12}:${String(d.getUTCMinutes()).padStart(2, '0')}${h < 12 ? 'am' : 'pm'}`;
 }
 
 function readBody(req: http.IncomingMessage): Promise<Buffer> {

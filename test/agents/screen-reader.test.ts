@@ -21,6 +21,11 @@ const EXPECTED: Record<string, { state: string; input?: RegExp }> = {
   modal: { state: 'waiting_input' },
   'rate-limited': { state: 'rate_limited' },
   pasted: { state: 'idle', input: /^\[Pasted/ },
+  // After an API error it gave up on (screen-failures.test.ts reads the error), and after the continue turn.
+  'network-error': { state: 'idle', input: /^$/ },
+  'network-recovered': { state: 'idle', input: /^$/ },
+  'network-limit': { state: 'idle', input: /^$/ },
+  'network-limit-recovered': { state: 'idle', input: /^$/ },
 };
 
 describe('screen recognisers on the real CLIs\' captured screens', () => {

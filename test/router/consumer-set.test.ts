@@ -68,6 +68,40 @@ describe('the consumer set', () => {
     }
   });
 
+  test('competing deliveries go to the agents of the highest priority first (the registry carries each level)', async () => {
+    const { layout, book, consumers, close } = setUp(0);
+    try {
+      await addAgent(layout, { name: 'a-support', priority: 'low' });
+      await addAgent(layout, { name: 'b-dev' });
+      await addAgent(layout, { name: 'c-orchestrator', priority: 'highest' });
+      await addAgent(layout, { name: 'd-monitor', priority: 'high' });
+      book.update(readRegistry(layout));
+      consumers.sync({});
+      const offered: string[] = [];
+      const woken: string[] = [];
+      for (const consumer of consumers.values()) {
+        const offer = consumer.offer.bind(consumer);
+        const wake = consumer.wake.bind(consumer);
+        consumer.offer = (item) => {
+          offered.push(consumer.agent);
+          offer(item);
+        };
+        consumer.wake = () => {
+          woken.push(consumer.agent);
+          wake();
+        };
+      }
+      const envelope = createEnvelope({ from: 'x', to: '*', body: 1 });
+      consumers.offer({ offset: 0, end: 100, line: serialize(envelope), envelope }, ['a-support', 'b-dev', 'c-orchestrator', 'd-monitor']);
+      consumers.wakeAll();
+      const order = ['c-orchestrator', 'd-monitor', 'b-dev', 'a-support'];
+      assert.deepEqual(offered, order);
+      assert.deepEqual(woken, order);
+    } finally {
+      await close();
+    }
+  });
+
   test('an agent that leaves loses its consumers; a pane that changes gets a new one; the others stay', async () => {
     const { layout, book, consumers, changes, close } = setUp(0);
     try {

@@ -85,6 +85,10 @@ sessions:
     const recovered = seen.filter((e) => e.event === 'team_recovered');
     assert.equal(recovered.length, 1);
     assert.equal(recovered[0]!.event === 'team_recovered' && recovered[0]!.source, 'topology');
+    // The error table took it first: a session_died of the whole team, handled by restart.
+    const failure = seen.findIndex((e) => e.event === 'failure');
+    assert.ok(failure >= 0 && failure < seen.indexOf(recovered[0]!), 'a failure event before team_recovered');
+    assert.deepEqual(seen[failure], { event: 'failure', kind: 'session_died', handler: 'restart', detail: 'the tmux server died (the tmux server restarted)' });
     await checkOwned();
     assert.deepEqual(unrelatedPanes(), squatted, 'no pane made or tagged in the unrelated session');
     await waitFor(() => agentLog(dir, 'alpha').includes('RESTORE-PROMPT'), 10_000, 'alpha got its restore prompt');

@@ -1,5 +1,11 @@
 import type { Layout } from '../../src/bus/layout.js';
 import { TmuxClient } from '../../src/tmux/client.js';
+import type { Failure } from '../../src/team/failures.js';
+import { ReplyTimes } from '../../src/team/reply-times.js';
+import { FailureHandlers } from '../../src/team/supervisor-failures.js';
+import { SupervisorHealth } from '../../src/team/supervisor-health.js';
+import { SupervisorNetwork } from '../../src/team/supervisor-network.js';
+import { SupervisorScaling } from '../../src/team/supervisor-scaling.js';
 import type { SupervisorContext } from '../../src/team/supervisor-context.js';
 import { resolveSupervisorOptions } from '../../src/team/supervisor-options.js';
 import type { SupervisorEvent, SupervisorOptions } from '../../src/team/supervisor-types.js';
@@ -57,3 +63,19 @@ sessions:
       - name: w
         panes: [{ name: dev-1, role: dev }]
 `;
+
+/** The health part wired to the error table, scaling and network parts, as the Supervisor wires them. */
+export function testParts(ctx: SupervisorContext): { health: SupervisorHealth; scaling: SupervisorScaling; failures: FailureHandlers; network: SupervisorNetwork } {
+  const replies = new ReplyTimes();
+  const onFailure = (failure: Failure): Promise<void> => failures.handle(failure);
+  const network = new SupervisorNetwork(ctx, onFailure);
+  const health: SupervisorHealth = new SupervisorHealth(ctx, { onFailure, network, stopScaledIdle: (name, idleMs) => scaling.stopIdle(name, idleMs) });
+  const scaling: SupervisorScaling = new SupervisorScaling(ctx, health, replies);
+  const failures: FailureHandlers = new FailureHandlers(ctx, {
+    restart: (name, paneId, reason, alive) => health.restart(name, paneId, reason, alive),
+    recoverTeam: async () => undefined,
+    scaleDownOne: (except, why) => scaling.scaleDownOne(except, why),
+    markDead: (name) => health.markDead(name),
+  });
+  return { health, scaling, failures, network };
+}

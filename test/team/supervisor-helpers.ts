@@ -9,7 +9,9 @@ import type { JournalEntry, TmuxBed } from '../helpers/tmux.js';
 /**
  * A tiny agent for supervisor tests: appends `START` and then every line it
  * reads to `$AGENT_LOG_DIR/$BMAD_AGENT.log`. `AGENT_MODE=crash` exits at once
- * (an agent that dies every time), `busy` spins a core (a resource hog).
+ * (an agent that dies every time), `busy` spins a core (a resource hog). The
+ * line `FILL <percent>` makes it hold memory up to that share of
+ * `AGENT_MEMORY_LIMIT_MB`, `KILL` makes it SIGKILL itself.
  */
 export const AGENT_SOURCE = `
 import fs from 'node:fs';
@@ -22,7 +24,19 @@ if (process.env.AGENT_MODE === 'busy') {
   const spin = () => { const end = Date.now() + 200; while (Date.now() < end) {} setImmediate(spin); };
   spin();
 }
-readline.createInterface({ input: process.stdin, terminal: false }).on('line', (line) => fs.appendFileSync(log, line + '\\n'));
+// FILL <percent>: hold memory until the process's RSS is that share of AGENT_MEMORY_LIMIT_MB (a leak); KILL: SIGKILL itself (as the OOM killer would).
+const held = [];
+const fill = (percent) => {
+  const target = Number(process.env.AGENT_MEMORY_LIMIT_MB) * 1024 * 1024 * percent / 100;
+  while (process.memoryUsage().rss < target) held.push(Buffer.alloc(1024 * 1024, 1));
+  fs.appendFileSync(log, 'FILLED ' + Math.round(process.memoryUsage().rss / 1048576) + 'MB\\n');
+};
+readline.createInterface({ input: process.stdin, terminal: false }).on('line', (line) => {
+  fs.appendFileSync(log, line + '\\n');
+  const m = /^FILL (\\d+)$/.exec(line.trim());
+  if (m) fill(Number(m[1]));
+  if (line.trim() === 'KILL') process.kill(process.pid, 'SIGKILL');
+});
 `;
 
 /**

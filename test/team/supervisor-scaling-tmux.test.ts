@@ -10,7 +10,7 @@ import { agentDefaults, agents, librarySupervisor, passes, writeTeam, type Libra
 
 describe('planScaling (pure)', () => {
   const template: AgentTemplate = {
-    type: 'dev', session: 's', role: 'dev', cwd: '/', env: {}, deliver: 'tmux', profile: 'readline', policy: 'immediate', submit: 'Enter', submit_delay: 40, multiline: 'join', hooks: false, mcp: false,
+    type: 'dev', session: 's', role: 'dev', cwd: '/', env: {}, deliver: 'tmux', profile: 'readline', policy: 'immediate', submit: 'Enter', submit_delay: 40, multiline: 'join', hooks: false, mcp: false, priority: 'normal',
   };
   const agent = (name: string, extra: Partial<ScalingAgent> = {}): ScalingAgent => ({
     name, type: 'dev', role: 'dev', scaled: false, idleMs: 0, holdsTask: false, ageMs: 60_000, ...extra,

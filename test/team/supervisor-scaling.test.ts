@@ -3,11 +3,10 @@ import { after, describe, it } from 'node:test';
 import type { AgentRecord } from '../../src/bus/registry.js';
 import { initRoot } from '../../src/bus/root.js';
 import { ReplyTimes } from '../../src/team/reply-times.js';
-import { SupervisorHealth } from '../../src/team/supervisor-health.js';
 import { measureAgents, SupervisorScaling } from '../../src/team/supervisor-scaling.js';
 import type { ScaledAgent } from '../../src/team/supervisor-state.js';
 import { tempRoot } from '../helpers/bus.js';
-import { ONE_AGENT, testContext } from './supervisor-context.js';
+import { ONE_AGENT, testContext, testParts } from './supervisor-context.js';
 
 const record = (name: string, extra: Partial<AgentRecord> = {}): AgentRecord => ({ name, deliver: 'tmux', tmux: '%1', registered: '', ...extra });
 
@@ -47,12 +46,12 @@ describe('scaling: when it runs', () => {
   it('never without rules; with rules at once, then once per interval', () => {
     const layout = initRoot(tmp.root);
     const without = testContext(layout, ONE_AGENT);
-    const none = new SupervisorScaling(without.ctx, new SupervisorHealth(without.ctx), new ReplyTimes());
+    const none = new SupervisorScaling(without.ctx, testParts(without.ctx).health, new ReplyTimes());
     assert.equal(none.due(Date.now()), false);
     without.close();
 
     const withRules = testContext(layout, `${ONE_AGENT}scaling_rules:\n  interval: 1s\n`);
-    const scaling = new SupervisorScaling(withRules.ctx, new SupervisorHealth(withRules.ctx), new ReplyTimes());
+    const scaling = new SupervisorScaling(withRules.ctx, testParts(withRules.ctx).health, new ReplyTimes());
     assert.equal(scaling.due(5000), true, 'the first pass scales');
     assert.equal(scaling.due(5999), false);
     assert.equal(scaling.due(6000), true);

@@ -72,11 +72,13 @@ projects:
       leader: 'ui-architect', members: ['dev-frontend-1', 'dev-frontend-2'], layout: { kind: 'named', name: 'tiled' },
       coordination: { method: 'shared_buffer', sync_interval_ms: 60_000 },
     });
-    assert.deepEqual(t.max_sessions, { total: 30, per_project: 10 });
-    assert.deepEqual(t.resource_limits, { per_session: { memory_bytes: 2 * 1024 ** 3, cpu_percent: 25, action: 'warn' } });
+    // The older names are read into resource_management (topology-resources.test.ts has the rest).
+    assert.deepEqual(t.resource_management.session_limits, { max_total: 30, max_per_project: 10 });
+    assert.deepEqual(t.resource_management.per_session, { memory_bytes: 2 * 1024 ** 3, cpu_percent: 25, action: 'warn' });
+    assert.equal(t.resource_management.cleanup.failed_retry, 3);
     assert.equal(t.scheduling.strategy, 'least_loaded');
     assert.equal(t.supervisor.health_interval_ms, 2000);
-    assert.equal(t.supervisor.idle_timeout_ms, 30 * 60_000);
+    assert.equal(t.resource_management.cleanup.idle_timeout_ms, 30 * 60_000);
     assert.equal(t.scaling_rules!.scale_up.triggers[0]!.agent_type, 'dev');
     assert.equal(t.scaling_rules!.scale_up.triggers[1]!.threshold, 5000);
     assert.deepEqual(t.scaling_rules!.scale_up.max_agents_per_type, { dev: 5, qa: 3 });
