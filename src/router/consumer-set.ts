@@ -117,7 +117,9 @@ export class ConsumerSet {
   }
 
   /** Agents in order of their priority (`resource_management.priorities`, in the registry), highest first; a stable sort keeps the rest as given. */
-  private byPriority(agents: readonly string[]): string[] {
+  private byPriority(agents: readonly string[]): readonly string[] {
+    // offer() runs for every message: one recipient needs no sort (nor a copy).
+    if (agents.length < 2) return agents;
     return [...agents].sort((a, b) => levelRank(this.book.get(a)?.priority) - levelRank(this.book.get(b)?.priority));
   }
 
