@@ -6,6 +6,13 @@ import path from 'node:path';
 import { TmuxClient, type TmuxMode } from '../../src/tmux/client.js';
 import { PaneInjector } from '../../src/tmux/injector.js';
 
+/** Ends a bench's private tmux server and removes its socket file (tmux 3.3a leaves it behind when control clients were attached). */
+function endServer(socket: string): void {
+  spawnSync('tmux', ['-L', socket, 'kill-server'], { timeout: 10_000 });
+  const uid = typeof process.getuid === 'function' ? process.getuid() : os.userInfo().uid;
+  fs.rmSync(path.join(process.env.TMUX_TMPDIR || os.tmpdir(), `tmux-${uid}`, socket), { force: true });
+}
+
 export interface TmuxInjectionOptions {
   /** Messages per measurement (default 300 for control mode, a fifth of it for plain spawns). */
   messages?: number;
@@ -60,7 +67,7 @@ export async function benchTmuxInjection(options: TmuxInjectionOptions = {}): Pr
       }
     }
   } finally {
-    spawnSync('tmux', ['-L', socket, 'kill-server'], { timeout: 10_000 });
+    endServer(socket);
   }
   return figures;
 }
@@ -147,7 +154,7 @@ export async function benchTmuxFanout(options: { panes?: number; messagesPerPane
       client.close();
     }
   } finally {
-    spawnSync('tmux', ['-L', socket, 'kill-server'], { timeout: 10_000 });
+    endServer(socket);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -177,7 +184,7 @@ export async function benchSendKeysSleep(options: { messages?: number; bodyBytes
     const counted = lineCount(file);
     return { what: 'send-keys + 0.5 s sleep + Enter', panes: 1, messages: count, counted, ms: Math.round(ms), perSecond: Math.round((counted / ms) * 1000 * 100) / 100 };
   } finally {
-    spawnSync('tmux', ['-L', socket, 'kill-server'], { timeout: 10_000 });
+    endServer(socket);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
