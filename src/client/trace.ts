@@ -9,7 +9,7 @@ import { readRegistry } from '../bus/registry.js';
 import { readCursors } from '../journal/cursors.js';
 import type { DeadLetter } from '../journal/dead-letters.js';
 import { journalLines } from '../journal/reader.js';
-import { readLiveRouterStatus } from '../router/router-status.js';
+import { readLiveRouterStatus, type RouterStatus } from '../router/router-status.js';
 
 /** Where one recipient's copy of a message stands, by one of its consumers. */
 export interface RecipientTrace {
@@ -48,8 +48,8 @@ export function traceMessage(layout: Layout, id: string): MessageTrace {
   const { envelope, offset } = found;
   const registry = readRegistry(layout);
   const book = new AddressBook(registry);
-  const cursors = consumerPositions(layout);
   const live = readLiveRouterStatus(layout);
+  const cursors = consumerPositions(layout, live);
   const recipients: RecipientTrace[] = [];
   for (const agent of book.recipients(envelope).agents) {
     for (const consumer of book.consumersOf(agent)) {
@@ -90,9 +90,8 @@ function findMessage(layout: Layout, id: string): { envelope: Envelope; offset: 
 }
 
 /** Each consumer's cursor: the router's live report where it runs (fresher), else the saved cursors. */
-function consumerPositions(layout: Layout): Map<string, number> {
+function consumerPositions(layout: Layout, live: RouterStatus | undefined): Map<string, number> {
   const positions = new Map<string, number>(Object.entries(readCursors(layout)));
-  const live = readLiveRouterStatus(layout);
   for (const [agent, status] of Object.entries(live?.agents ?? {})) {
     for (const [kind, consumer] of Object.entries(status.consumers)) {
       const key = kind === 'inbox' ? inboxConsumer(agent) : tmuxConsumer(agent);

@@ -32,6 +32,8 @@ export interface ConsumerSetHost {
 export class ConsumerSet {
   private readonly consumers = new Map<string, Consumer>();
   private readonly consumerHost: ConsumerHost;
+  /** Whether the registry's agents have different priority levels (else there is no order to keep, and no sort per message). */
+  private mixedPriorities = false;
 
   constructor(
     private readonly layout: Layout,
@@ -56,6 +58,7 @@ export class ConsumerSet {
 
   /** Makes the set match the address book; a new consumer starts at its saved cursor, else at `startFor`. */
   sync(saved: Record<string, number>): void {
+    this.mixedPriorities = new Set(this.book.names.map((name) => levelRank(this.book.get(name)?.priority))).size > 1;
     const wanted = new Map<string, AgentRecord>();
     for (const name of this.book.names) {
       for (const key of this.book.consumersOf(name)) wanted.set(key, this.book.get(name)!);
@@ -118,8 +121,8 @@ export class ConsumerSet {
 
   /** Agents in order of their priority (`resource_management.priorities`, in the registry), highest first; a stable sort keeps the rest as given. */
   private byPriority(agents: readonly string[]): readonly string[] {
-    // offer() runs for every message: one recipient needs no sort (nor a copy).
-    if (agents.length < 2) return agents;
+    // offer() runs for every message: one recipient, or one level for all, needs no sort (nor a copy).
+    if (agents.length < 2 || !this.mixedPriorities) return agents;
     return [...agents].sort((a, b) => levelRank(this.book.get(a)?.priority) - levelRank(this.book.get(b)?.priority));
   }
 
