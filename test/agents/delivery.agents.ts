@@ -152,6 +152,26 @@ function measured(name: CliName, label: string, version: string, run: (row: stri
 }
 
 /**
+ * The oracle of a case: waits for the last message's user turn at the model (then a while more,
+ * for a duplicate or a stray turn to show), fills the row, and checks that each message arrived
+ * as its own turn, intact and in order, that no `delivery_unconfirmed` event went out, and that
+ * each has its receipt where the CLI has hooks.
+ */
+async function expectOwnTurns(name: CliName, run: Run, sent: Envelope[], row: string[], withinMs: number): Promise<void> {
+  const expected = run.expected(sent);
+  const deadline = Date.now() + withinMs;
+  while (!run.model.userTurns.map(norm).includes(expected.at(-1)!) && Date.now() < deadline) await sleep(250);
+  await sleep(4000);
+  const turns = run.model.userTurns.map(norm);
+  row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
+  const unconfirmed = (await run.unconfirmed()).length;
+  row[5] = String(unconfirmed);
+  assert.deepEqual(turns, expected, `${name}: the user turns the model received; waiting: ${await run.waiting()}; screen:\n${run.pane.screen()}`);
+  row[4] = await checkReceipts(name, run, sent);
+  assert.equal(unconfirmed, 0, `${name}: no delivery_unconfirmed event`);
+}
+
+/**
  * How a person answers each CLI's questions, yes to each (the screens in
  * screens/<cli>-<version>/permission.txt and modal.txt): a pattern of the question, the keys.
  */
@@ -192,16 +212,8 @@ for (const name of CLIS.filter((c) => !only || only.includes(c))) {
     await withAgent(name, [], async (run) => {
       const sent: Envelope[] = [];
       for (const body of BODIES) sent.push(await run.send(body));
-      const expected = run.expected(sent);
-      await run.model.waitForTurns(expected.length, 300_000);
-      await sleep(3000); // a duplicate or a stray turn would show up too
-      const turns = run.model.userTurns.map(norm);
-      row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
-      row[5] = String((await run.unconfirmed()).length);
+      await expectOwnTurns(name, run, sent, row, 300_000);
       assert.ok(!fs.existsSync(MARK), 'nothing in a message ran as a command');
-      assert.deepEqual(turns, expected, `${name}: the user turns the model received; screen:\n${run.pane.screen()}`);
-      row[4] = await checkReceipts(name, run, sent);
-      assert.equal(row[5], '0');
     });
   }));
 
@@ -211,14 +223,7 @@ for (const name of CLIS.filter((c) => !only || only.includes(c))) {
       const sent = [await run.send('the first, which keeps the model busy')];
       await run.model.waitForTurns(1, 60_000);
       for (let i = 1; i <= 4; i++) sent.push(await run.send(`busy burst ${i} of 4`));
-      const expected = run.expected(sent);
-      await run.model.waitForTurns(expected.length, 180_000);
-      await sleep(4000);
-      const turns = run.model.userTurns.map(norm);
-      row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
-      row[5] = String((await run.unconfirmed()).length);
-      assert.deepEqual(turns, expected, `${name}: turns; waiting: ${await run.waiting()}; screen:\n${run.pane.screen()}`);
-      row[4] = await checkReceipts(name, run, sent);
+      await expectOwnTurns(name, run, sent, row, 180_000);
     });
   }));
 
@@ -235,15 +240,7 @@ for (const name of CLIS.filter((c) => !only || only.includes(c))) {
       const waiting = JSON.parse((await cli(['status', '--json', ...run.base])).stdout) as { agents: Array<{ name: string; waiting?: string }> };
       assert.match(waiting.agents.find((a) => a.name === `${name}-1`)?.waiting ?? '', /asking its human/);
       await answerAll(name, run.pane);
-      const expected = run.expected([first, second]);
-      const deadline = Date.now() + 120_000;
-      while (!run.model.userTurns.map(norm).includes(expected[1]!) && Date.now() < deadline) await sleep(250);
-      await sleep(3000);
-      const turns = run.model.userTurns.map(norm);
-      row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
-      row[5] = String((await run.unconfirmed()).length);
-      assert.deepEqual(turns, expected, `${name}: turns; waiting: ${await run.waiting()}; screen:\n${run.pane.screen()}`);
-      row[4] = await checkReceipts(name, run, [first, second]);
+      await expectOwnTurns(name, run, [first, second], row, 120_000);
     });
   }));
 
@@ -257,15 +254,7 @@ for (const name of CLIS.filter((c) => !only || only.includes(c))) {
       const second = await run.send('the second, sent while rate-limited');
       await sleep(5000);
       run.model.mode = { kind: 'fast' };
-      const expected = run.expected([first, second]);
-      const deadline = Date.now() + 240_000;
-      while (!run.model.userTurns.map(norm).includes(expected[1]!) && Date.now() < deadline) await sleep(250);
-      await sleep(3000);
-      const turns = run.model.userTurns.map(norm);
-      row[3] = `${expected.filter((t, i) => turns[i] === t).length}/${expected.length}`;
-      row[5] = String((await run.unconfirmed()).length);
-      assert.deepEqual(turns, expected, `${name}: turns; waiting: ${await run.waiting()}; screen:\n${run.pane.screen()}`);
-      row[4] = await checkReceipts(name, run, [first, second]);
+      await expectOwnTurns(name, run, [first, second], row, 240_000);
     });
   }));
 
