@@ -3,6 +3,8 @@ import type { AgentState } from './profile-types.js';
 /** The CLIs whose hooks bmad-bus understands. */
 export type HookCli = 'claude' | 'gemini' | 'qwen' | 'codex';
 export const HOOK_CLIS: readonly HookCli[] = ['claude', 'gemini', 'qwen', 'codex'];
+/** The CLIs whose hooks can answer with messages (delivery mode `hooks`); Codex's notify cannot answer. */
+export const HANDOFF_CLIS: readonly HookCli[] = ['claude', 'gemini', 'qwen'];
 
 /** What one hook call tells: the agent's state now, and the prompt it just submitted (a receipt). */
 export interface HookReport {

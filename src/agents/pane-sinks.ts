@@ -6,6 +6,7 @@ import { paneProfile, profileFromPane } from './pane-profile.js';
 import { loadProfileSet } from './profile-store.js';
 import type { ProfileSet } from './profiles.js';
 import type { AgentProfile } from './profile-types.js';
+import { HookSink, type Nudger } from './hook-sink.js';
 import { ReceiptMatcher } from './receipt-matcher.js';
 import { typingRulesFor } from './typing-rules.js';
 
@@ -16,12 +17,19 @@ const DETECT_EVERY_MS = 2000;
  * The pane delivery every router built by bmad-bus uses (the CLI's `router`
  * and the library's `Router`): the tmux pane sink, typing by the agent's
  * profile, with each message's steps written to its trail and the agent's
- * hook receipts matched to what was typed (`received`). The tmux code is
+ * hook receipts matched to what was typed (`received`); under delivery mode
+ * `hooks`, the hook sink with its nudges typed the same way. The tmux code is
  * loaded at the first agent with a pane, so a router without one never pays
  * for it.
  */
 export const paneSinks: PaneSinkFactory = async (agent, context) => {
   const { createPaneSink } = await import('../tmux/pane-sink.js');
+  if (agent.deliver === 'hooks') {
+    // Only the nudge is ever typed, as it is (no template around it), and it has no trail of its own: the messages' trails say `nudged`.
+    const nudgeAgent: AgentRecord = { ...agent, template: '{body}', multiline: 'join' };
+    const make = (profile: AgentProfile): Sink => createPaneSink(nudgeAgent, { ...context, typing: typingRulesFor(profile, nudgeAgent, context.layout) });
+    return new HookSink(agent, context, agent.tmux ? new ProfiledPaneSink(nudgeAgent, context, loadProfileSet(context.layout), make, () => undefined) : undefined);
+  }
   const receipts = new ReceiptMatcher(context.layout, agent.name, (id, receipt) => {
     try {
       appendTrail(context.layout, agent.name, { id, stage: 'received', at: receipt.at, detail: `${receipt.cli} hook` });
@@ -45,7 +53,7 @@ export const paneSinks: PaneSinkFactory = async (agent, context) => {
  * Code, is typed into as Claude Code): looked at again every DETECT_EVERY_MS
  * while messages flow, and the typing changes with the program.
  */
-class ProfiledPaneSink implements Sink {
+class ProfiledPaneSink implements Nudger {
   readonly kind = 'tmux' as const;
   private sink: Sink;
   private profile: AgentProfile;
@@ -65,12 +73,23 @@ class ProfiledPaneSink implements Sink {
     this.sink = make(this.profile);
   }
 
+  /** The profile it types by now: under `auto`, the pane's program looked at again when it is time to. */
+  async currentProfile(): Promise<AgentProfile> {
+    await this.refresh();
+    return this.profile;
+  }
+
   onWake(wake: () => void): void {
     this.wake = wake;
     this.sink.onWake?.(wake);
   }
 
   async deliver(items: DeliveryItem[]): Promise<DeliveryResult> {
+    await this.refresh();
+    return this.sink.deliver(items);
+  }
+
+  private async refresh(): Promise<void> {
     if (this.watchTree && Date.now() - this.detectedAt >= DETECT_EVERY_MS) {
       this.detectedAt = Date.now();
       const found = await this.detect();
@@ -82,7 +101,6 @@ class ProfiledPaneSink implements Sink {
         if (this.wake) this.sink.onWake?.(this.wake);
       }
     }
-    return this.sink.deliver(items);
   }
 
   async close(): Promise<void> {

@@ -2,11 +2,13 @@ import type { Envelope } from './envelope.js';
 import { parseAddress } from './names.js';
 import type { AgentRecord, Registry } from './registry.js';
 
-/** Names of delivery consumers: an agent's inbox FIFO and its tmux pane each have a cursor. */
+/** Names of delivery consumers: an agent's inbox FIFO, its tmux pane and its CLI's hooks each have a cursor. */
 export const inboxConsumer = (agent: string): string => `inbox:${agent}`;
 export const tmuxConsumer = (agent: string): string => `tmux:${agent}`;
+export const hooksConsumer = (agent: string): string => `hooks:${agent}`;
 /** The kind part of a consumer key (`inbox:dev-1` → `inbox`): how the router's status file keys an agent's consumers. */
-export type ConsumerKind = 'inbox' | 'tmux';
+export type ConsumerKind = 'inbox' | 'tmux' | 'hooks';
+export const consumerOf = (kind: ConsumerKind, agent: string): string => `${kind}:${agent}`;
 export const consumerKindOf = (key: string): ConsumerKind => key.slice(0, key.indexOf(':')) as ConsumerKind;
 
 /** Keeps each role's round-robin position (bus/role-turns.ts persists it). */
@@ -89,6 +91,8 @@ export class AddressBook {
         return [tmuxConsumer(name)];
       case 'both':
         return [inboxConsumer(name), tmuxConsumer(name)];
+      case 'hooks':
+        return [hooksConsumer(name)];
       case 'none':
         return [];
     }

@@ -5,15 +5,17 @@ import { ensurePrivateDir } from './fs-safety.js';
 import { parseJsonOrUndefined } from './json-scan.js';
 
 /**
- * The steps of a pane delivery after the journal took the message (`queued`):
+ * The steps of a pane or hook delivery after the journal took the message (`queued`):
  * - `typed`: pasted into the agent's input box;
  * - `submitted`: the profile saw the input box empty and the text in the transcript;
  * - `retry`: the text was not in the input box after the presses: it is typed again later;
  * - `unconfirmed`: the bounded presses ran out with no sign of a submission (an `event` went out);
- * - `received`: the agent's own hook reported a submitted prompt holding the message.
+ * - `nudged` (delivery mode `hooks`): a short wake-up was typed into the idle agent, whose hook then hands the message over;
+ * - `handed` (`hooks`): the agent's hook gave it to the CLI (a turn-end block, or context for a prompt);
+ * - `received`: the agent's own hook reported a submitted prompt holding the message, or (`hooks`) the CLI went on with what its hook handed over.
  */
-export type TrailStage = 'typed' | 'submitted' | 'retry' | 'unconfirmed' | 'received';
-export const TRAIL_STAGES: readonly TrailStage[] = ['typed', 'submitted', 'retry', 'unconfirmed', 'received'];
+export type TrailStage = 'typed' | 'submitted' | 'retry' | 'unconfirmed' | 'nudged' | 'handed' | 'received';
+export const TRAIL_STAGES: readonly TrailStage[] = ['typed', 'submitted', 'retry', 'unconfirmed', 'nudged', 'handed', 'received'];
 
 export interface TrailRecord {
   id: string;
@@ -30,8 +32,9 @@ export interface TrailRecord {
 const ROTATE_BYTES = 4 * 1024 * 1024;
 
 /**
- * Appends one step to state/trails/<agent>.ndjson. Only the router writes
- * trails (its pane sinks), one line per write with O_APPEND.
+ * Appends one step to state/trails/<agent>.ndjson: the router's pane and hook
+ * sinks, and the agent's hooks, one line per write with O_APPEND (so their
+ * lines never interleave).
  */
 export function appendTrail(layout: Layout, agent: string, record: TrailRecord): void {
   ensurePrivateDir(layout.trailsDir);
@@ -46,7 +49,7 @@ export function appendTrail(layout: Layout, agent: string, record: TrailRecord):
   }
 }
 
-/** The steps recorded for one message in an agent's trail, oldest first. */
+/** The steps recorded for one message in an agent's trail, oldest first (by time: the router and the agent's hooks both write them). */
 export function readTrail(layout: Layout, agent: string, id: string): TrailRecord[] {
   const file = layout.trailFile(agent);
   const needle = JSON.stringify(id);
@@ -59,5 +62,6 @@ export function readTrail(layout: Layout, agent: string, id: string): TrailRecor
       if (record && record.id === id && TRAIL_STAGES.includes(record.stage)) records.push(record);
     }
   }
-  return records;
+  // ISO 8601 times in UTC compare as strings; the sort is stable, so steps of the same millisecond keep the order written.
+  return records.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 }

@@ -1,3 +1,4 @@
+import type { ConsumerKind } from './address-book.js';
 import type { Envelope } from './envelope.js';
 import type { Layout } from './layout.js';
 import type { AgentRecord } from './registry.js';
@@ -33,7 +34,7 @@ export interface DeliveryResult {
  * sink sees its messages strictly one batch after another.
  */
 export interface Sink {
-  readonly kind: 'inbox' | 'tmux';
+  readonly kind: ConsumerKind;
   /** Hands a batch on, in order. Must not throw: failures are a result with `delivered` < items.length. */
   deliver(items: DeliveryItem[]): Promise<DeliveryResult>;
   /** The router calls this with a function the sink calls when it may be able to take more (reader came, pane back). */
@@ -53,7 +54,10 @@ export interface PaneSinkContext {
 }
 
 /**
- * Makes the sink for an agent's tmux pane. The router takes it as an option
+ * Makes the sink for an agent's tmux pane (delivery `tmux`, `both`), or for
+ * its hooks (`hooks`: the sink nudges the idle agent in its pane, and counts
+ * a message delivered once the agent's hook handed it over and the CLI took
+ * it). The router takes it as an option
  * instead of importing the tmux layer, which sits above it: the layers import
  * downward only, and whoever builds a router (the CLI, the library) wires in
  * the pane delivery.

@@ -62,6 +62,9 @@ export class Layout {
   get roleTurnsFile(): string { return path.join(this.stateDir, 'role-turns.json'); }
   get readCursorsDir(): string { return path.join(this.stateDir, 'read'); }
   readCursorFile(agent: string): string { return path.join(this.readCursorsDir, `${assertName(agent)}.json`); }
+  /** What an agent's hooks handed over last and is not yet confirmed taken (delivery mode `hooks`). */
+  get handoffsDir(): string { return path.join(this.stateDir, 'handoffs'); }
+  handoffFile(agent: string): string { return path.join(this.handoffsDir, `${assertName(agent)}.json`); }
   /** The lock that makes one router (or keeper) per root. */
   get routerLockTarget(): string { return path.join(this.stateDir, 'router'); }
   /** What the running router reports about itself (pids, counters), for `status`. */
@@ -77,6 +80,6 @@ export class Layout {
   get fixedPipes(): string[] { return [this.orchestratorPipe, this.broadcastPipe, this.busPipe]; }
   /** The directories of an initialised root, each mode 0700. */
   get directories(): string[] {
-    return [this.agentsDir, this.inboxDir, this.journalDir, this.spoolDir, this.stateDir, this.readCursorsDir, this.agentStatesDir, this.receiptsDir, this.trailsDir, this.logDir];
+    return [this.agentsDir, this.inboxDir, this.journalDir, this.spoolDir, this.stateDir, this.readCursorsDir, this.agentStatesDir, this.receiptsDir, this.trailsDir, this.handoffsDir, this.logDir];
   }
 }

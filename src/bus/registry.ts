@@ -6,9 +6,13 @@ import type { PriorityLevel } from './priority.js';
 import { assertName, isValidName } from './names.js';
 import { readStateFile, updateStateFile } from './state-file.js';
 
-/** How an agent gets its messages: its inbox FIFO, pasted into its tmux pane, both, or not at all. */
-export type DeliveryMode = 'inbox' | 'tmux' | 'both' | 'none';
-export const DELIVERY_MODES: readonly DeliveryMode[] = ['inbox', 'tmux', 'both', 'none'];
+/**
+ * How an agent gets its messages: its inbox FIFO, pasted into its tmux pane,
+ * both, handed over by its CLI's own hooks at turn boundaries (`hooks`: only a
+ * short nudge is ever typed, to wake an idle agent), or not at all.
+ */
+export type DeliveryMode = 'inbox' | 'tmux' | 'both' | 'hooks' | 'none';
+export const DELIVERY_MODES: readonly DeliveryMode[] = ['inbox', 'tmux', 'both', 'hooks', 'none'];
 
 /**
  * When messages are typed into an agent's pane. `when-idle`: only while the
@@ -85,7 +89,7 @@ export async function addAgent(layout: Layout, input: AgentInput): Promise<Agent
   if (input.role !== undefined) assertName(input.role, 'role');
   const deliver = input.deliver ?? (input.tmux ? 'tmux' : 'inbox');
   if (!DELIVERY_MODES.includes(deliver)) {
-    throw new UsageError(`Expected delivery mode inbox, tmux, both or none, got \`${String(deliver)}\``);
+    throw new UsageError(`Expected delivery mode inbox, tmux, both, hooks or none, got \`${String(deliver)}\``);
   }
   if ((deliver === 'tmux' || deliver === 'both') && !input.tmux) {
     throw new UsageError(`Delivery mode ${deliver} needs a tmux target (--tmux TARGET)`);

@@ -26,15 +26,19 @@ const LOCK_OPTIONS = {
  * Read-modify-write of a JSON state file under its lock (proper-lockfile).
  * `change` returns the new value, or undefined to leave the file as it is.
  * The lock is never held across anything slower than this one update.
+ * `lockRetries` bounds the wait for a busy lock (the default waits seconds;
+ * an agent's hook must not).
  */
 export async function updateStateFile<T, R = void>(
   file: string,
   fallback: T,
   change: (current: T) => { value?: T; result: R } | Promise<{ value?: T; result: R }>,
+  options: { lockRetries?: number } = {},
 ): Promise<R> {
   let compromised: Error | undefined;
   const release = await lockfile.lock(file, {
     ...LOCK_OPTIONS,
+    ...(options.lockRetries !== undefined ? { retries: { ...LOCK_OPTIONS.retries, retries: options.lockRetries } } : {}),
     // The default handler throws from a timer and kills the process; note it instead.
     onCompromised: (error) => {
       compromised = error;

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { AddressBook, consumerKindOf, inboxConsumer, tmuxConsumer } from '../bus/address-book.js';
+import { AddressBook, consumerKindOf, consumerOf, type ConsumerKind } from '../bus/address-book.js';
 import { readTrail, type TrailRecord } from '../bus/delivery-trail.js';
 import { decodeJournalLine, type Envelope } from '../bus/envelope.js';
 import { UsageError, unlessFsRace } from '../bus/errors.js';
@@ -14,12 +14,13 @@ import { readLiveRouterStatus, type RouterStatus } from '../router/router-status
 /** Where one recipient's copy of a message stands, by one of its consumers. */
 export interface RecipientTrace {
   agent: string;
-  /** `inbox` (the FIFO) or `tmux` (typed into the pane). */
-  via: 'inbox' | 'tmux';
+  /** `inbox` (the FIFO), `tmux` (typed into the pane) or `hooks` (handed over by the agent's hooks). */
+  via: ConsumerKind;
   /**
    * - `pending`: the router has not handed it on yet (`waiting` says why, when a router runs);
    * - `delivered`: written into the inbox FIFO (the reader took the bytes, or holds them in the pipe);
    * - the furthest pane step otherwise: `typed`, `retry`, `unconfirmed`, `submitted`, `received` (a retried message that was submitted later is `submitted`);
+   * - the furthest hook step under `hooks`: `nudged`, `handed`, `received`;
    * - `passed`: the cursor is past it, and no steps were recorded (typed by a router before trails existed, or the trail was pruned).
    */
   state: 'pending' | 'delivered' | 'passed' | TrailRecord['stage'];
@@ -55,7 +56,7 @@ export function traceMessage(layout: Layout, id: string): MessageTrace {
     for (const consumer of book.consumersOf(agent)) {
       const via = consumerKindOf(consumer);
       const passed = (cursors.get(consumer) ?? 0) > offset;
-      const steps = via === 'tmux' ? readTrail(layout, agent, envelope.id) : [];
+      const steps = via === 'inbox' ? [] : readTrail(layout, agent, envelope.id);
       const state: RecipientTrace['state'] = furthest(steps) ?? (!passed ? 'pending' : via === 'inbox' ? 'delivered' : 'passed');
       const waiting = !passed && state !== 'received' ? live?.agents[agent]?.consumers[via]?.waiting : undefined;
       recipients.push({ agent, via, state, steps, ...(waiting ? { waiting } : {}) });
@@ -70,7 +71,7 @@ export function traceMessage(layout: Layout, id: string): MessageTrace {
  * the submission (the CLI runs its prompt hook at once), so the state is the
  * furthest step recorded, not the last one written.
  */
-const STAGE_RANK: Record<TrailRecord['stage'], number> = { typed: 0, retry: 1, unconfirmed: 2, submitted: 3, received: 4 };
+const STAGE_RANK: Record<TrailRecord['stage'], number> = { typed: 0, nudged: 0, retry: 1, unconfirmed: 2, submitted: 3, handed: 3, received: 4 };
 
 function furthest(steps: readonly TrailRecord[]): TrailRecord['stage'] | undefined {
   let best: TrailRecord['stage'] | undefined;
@@ -94,7 +95,7 @@ function consumerPositions(layout: Layout, live: RouterStatus | undefined): Map<
   const positions = new Map<string, number>(Object.entries(readCursors(layout)));
   for (const [agent, status] of Object.entries(live?.agents ?? {})) {
     for (const [kind, consumer] of Object.entries(status.consumers)) {
-      const key = kind === 'inbox' ? inboxConsumer(agent) : tmuxConsumer(agent);
+      const key = consumerOf(kind as ConsumerKind, agent);
       positions.set(key, Math.max(positions.get(key) ?? 0, consumer.cursor));
     }
   }

@@ -68,7 +68,7 @@ export async function addAgentCommand(name: string, options: AddAgentOptions): P
   const profile = options.profile === undefined || options.profile === AUTO_PROFILE ? undefined : loadProfileSet(layout).resolve(options.profile, options.command).name;
   // Registering a pane claims it: the router types only into panes tagged for their agent, on the server they were tagged on.
   const claimed = options.tmux ? await claimPane(socket, options.tmux, name) : undefined;
-  if (options.tmux && !claimed && (options.deliver === 'tmux' || options.deliver === 'both' || !options.deliver)) {
+  if (options.tmux && !claimed && (options.deliver === 'tmux' || options.deliver === 'both' || options.deliver === 'hooks' || !options.deliver)) {
     process.stderr.write(`bmad-bus: warning: no tmux pane ${options.tmux} to tag; messages wait until it carries @bmad_agent ${name}\n`);
   }
   const record = await addAgent(layout, {

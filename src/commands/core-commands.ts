@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_SENDER } from '../bus/names.js';
+import { DELIVERY_MODES } from '../bus/registry.js';
 import { globals } from './context.js';
 
 /**
@@ -29,7 +30,7 @@ export function registerCoreCommands(program: Command): void {
     .description('register an agent and create its inbox FIFO')
     .option('--role <role>', 'its role (for role: addressing and task scheduling)')
     .option('--tmux <target>', 'its tmux pane (e.g. %3 or session:window.pane)')
-    .addOption(new Option('--deliver <mode>', 'how it gets messages').choices(['inbox', 'tmux', 'both', 'none']))
+    .addOption(new Option('--deliver <mode>', 'how it gets messages: its inbox FIFO, typed into its pane, both, by its CLI\'s hooks (hooks; run `bmad-bus hooks install` too), or none').choices([...DELIVERY_MODES]))
     .option('--profile <name>', 'its agent CLI profile (`bmad-bus profiles`), or auto: chosen by --command', 'auto')
     .addOption(new Option('--policy <policy>', "when its pane is typed into (default: the profile's)").choices(['when-idle', 'immediate']))
     .addOption(new Option('--multiline <mode>', "line breaks in a pasted message: join into one line, or keep (default: the profile's)").choices(['join', 'keep']))

@@ -5,6 +5,8 @@ import { writeReportedState } from '../agents/agent-state-store.js';
 import { appendReceipt } from '../agents/receipts.js';
 import { Layout, resolveRoot } from '../bus/layout.js';
 import { isValidName } from '../bus/names.js';
+import type { Registry } from '../bus/registry.js';
+import { readStateFile } from '../bus/state-file.js';
 import type { GlobalOptions } from './context.js';
 
 export interface HookOptions extends GlobalOptions {
@@ -19,9 +21,12 @@ const STDIN_WAIT_MS = 2000;
 /**
  * `bmad-bus hook EVENT [PAYLOAD]`: what an agent CLI runs at its turn
  * boundaries. Records the agent's state and, for a submitted prompt, a
- * receipt. It never blocks or fails the agent: it prints nothing, exits 0,
- * and does nothing at all without an agent name (BMAD_AGENT) or a bus root
- * that exists. What goes wrong is written to the bus's log/hook.log.
+ * receipt; for an agent under delivery mode `hooks`, at a turn end or a
+ * prompt, it hands the agent's pending messages to the CLI (its only output,
+ * JSON on stdout: agents/hook-handoff.ts). It never blocks or fails the
+ * agent: it exits 0, needs no router, and does nothing at all without an
+ * agent name (BMAD_AGENT) or a bus root that exists. What goes wrong is
+ * written to the bus's log/hook.log, and the CLI gets no output.
  */
 export async function hookCommand(eventArg: string, payloadArg: string | undefined, options: HookOptions): Promise<void> {
   process.exitCode = 0;
@@ -37,9 +42,20 @@ export async function hookCommand(eventArg: string, payloadArg: string | undefin
     const at = new Date().toISOString();
     if (report.prompt !== undefined) appendReceipt(layout, agent, { at, cli, prompt: report.prompt });
     if (report.state) writeReportedState(layout, agent, { state: report.state, at, event: report.event, cli });
+    if (deliversByHooks(layout, agent)) {
+      // Loaded only here: the hooks of every other agent stay as quick to start as they were.
+      const { handOver } = await import('../agents/hook-handoff.js');
+      const answer = await handOver(layout, agent, { cli, event: report.event, continued: payload.stop_hook_active === true });
+      if (answer !== undefined) process.stdout.write(`${answer}\n`);
+    }
   } catch (error) {
     logFailure(layout, eventArg, error);
   }
+}
+
+/** Whether the agent is registered under delivery mode `hooks` (the registry read as it is, without its module's weight). */
+function deliversByHooks(layout: Layout, agent: string): boolean {
+  return readStateFile<Partial<Registry>>(layout.registryFile, {}).agents?.[agent]?.deliver === 'hooks';
 }
 
 function parsePayload(text: string): Record<string, unknown> {

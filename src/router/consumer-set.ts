@@ -1,4 +1,4 @@
-import type { AddressBook } from '../bus/address-book.js';
+import { consumerKindOf, type AddressBook } from '../bus/address-book.js';
 import type { DeliveryItem, PaneSinkFactory, Sink } from '../bus/delivery.js';
 import type { Layout } from '../bus/layout.js';
 import { levelRank } from '../bus/priority.js';
@@ -26,7 +26,7 @@ export interface ConsumerSetHost {
 
 /**
  * The router's consumers: one per registered agent and delivery kind (its
- * inbox FIFO, its tmux pane), made, kept or replaced as the registry changes,
+ * inbox FIFO, its tmux pane, its hooks), made, kept or replaced as the registry changes,
  * each handed the journaled messages for its agent.
  */
 export class ConsumerSet {
@@ -74,7 +74,7 @@ export class ConsumerSet {
     for (const [key, agent] of wanted) {
       if (this.consumers.has(key)) continue;
       const start = saved[key] ?? this.startFor(agent);
-      const kind = key.startsWith('inbox:') ? 'inbox' : 'tmux';
+      const kind = consumerKindOf(key);
       const sink: Sink = kind === 'inbox' ? new InboxSink(this.layout.inboxPipe(agent.name), () => this.host.rootStillOurs()) : this.paneSink(agent);
       const consumer = new Consumer(key, agent.name, sink, start, this.consumerHost, kind === 'inbox' ? INBOX_LIMITS : PANE_LIMITS);
       this.consumers.set(key, consumer);

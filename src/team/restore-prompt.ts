@@ -26,12 +26,13 @@ export function renderRestorePrompt(text: string, multiline: MultilineMode | und
 
 /**
  * Why the prompt must not be typed into this pane, or undefined when it may.
- * Only agents that take messages in their pane get it (`tmux`, `both`); and
+ * Only agents that take messages in their pane get it (`tmux`, `both`, and
+ * `hooks`, whose pane is nudged: the prompt is the supervisor's, not a bus message); and
  * never into a shell: the prompt would run as a command line (the same rule
  * that keeps messages out of a bare shell).
  */
 export function promptBlocker(agent: Pick<AgentRecord, 'deliver'>, info: Pick<PaneInfo, 'currentCommand' | 'pid'>): string | undefined {
-  if (agent.deliver !== 'tmux' && agent.deliver !== 'both') return `delivery mode ${agent.deliver}: its messages do not go to its pane`;
+  if (agent.deliver !== 'tmux' && agent.deliver !== 'both' && agent.deliver !== 'hooks') return `delivery mode ${agent.deliver}: its messages do not go to its pane`;
   // The messages' rule, asked as if any program but a shell were expected: a bare shell at its prompt
   // (not a shell running a script or `-c`) never gets the prompt, even when the agent's command is that shell.
   if (shellMismatch(info, NOT_A_SHELL)) return `its pane runs a bare shell (${info.currentCommand}): the prompt would run as a command`;

@@ -7,6 +7,7 @@ import type { ProfileSet } from '../agents/profiles.js';
 import { DELIVERY_POLICIES } from '../agents/profile-types.js';
 import { NAME_PATTERN } from '../bus/names.js';
 import { DELIVERY_MODES } from '../bus/registry.js';
+import { HANDOFF_CLIS } from '../agents/hook-events.js';
 import { SUBMIT_KEY_PATTERN } from '../tmux/injector.js';
 import { MULTILINE_MODES } from '../tmux/render.js';
 import { priorityOf, type PriorityLevel } from './resource-types.js';
@@ -256,6 +257,11 @@ function settle(r: TopologyReader, p: Path, s: Inherited, profiles: ProfileSet):
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     r.fail([...p, 'profile'], error.message);
+  }
+  if (s.deliver === 'hooks') {
+    // The hooks are the way in: a CLI whose hooks cannot hand messages over, or hooks left out, would never get one.
+    if (!profile.hooks || !HANDOFF_CLIS.includes(profile.hooks)) r.fail([...p, 'deliver'], `deliver: hooks needs a CLI whose hooks hand messages over (${HANDOFF_CLIS.join(', ')}); profile ${profile.name} has none: use deliver: tmux`);
+    if (s.hooks === false) r.fail([...p, 'hooks'], 'deliver: hooks needs the hooks installed: drop hooks: false');
   }
   return {
     ...s,

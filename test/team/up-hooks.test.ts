@@ -28,7 +28,7 @@ describe('up: the agents’ hooks', () => {
   it('each CLI gets its hooks where it reads them; hooks: false and non-AI profiles get none; a broken file is reported and left alone', async () => {
     const file = topology('hooked', [
       pane('cl-1', `profile: claude, cwd: ${at('claude-dir')}`),
-      pane('cl-2', `profile: claude, cwd: ${at('claude-dir')}`),
+      pane('cl-2', `profile: claude, deliver: hooks, cwd: ${at('claude-dir')}`),
       pane('ge-1', `profile: gemini, cwd: ${at('gemini-dir')}`),
       pane('qw-1', `profile: qwen, cwd: ${at('qwen-dir')}`),
       pane('cx-1', `profile: codex, cwd: ${at('plain-dir')}, env: { CODEX_HOME: ${at('codex-home')} }`),
@@ -52,8 +52,9 @@ describe('up: the agents’ hooks', () => {
     assert.match(result.stdout, /hooks for br-1 \(claude\) not installed: .*settings\.local\.json/);
     assert.match(result.stdout, /hooks for cl-1, cl-2 \(claude\): installed in /);
     // The panes still came up, and a second up changes nothing.
-    const agents = JSON.parse((await cli(['agents', '--json', ...bed.base])).stdout) as Array<{ name: string }>;
+    const agents = JSON.parse((await cli(['agents', '--json', ...bed.base])).stdout) as Array<{ name: string; deliver: string }>;
     assert.equal(agents.length, 8);
+    assert.equal(agents.find((a) => a.name === 'cl-2')?.deliver, 'hooks', 'deliver: hooks, its hooks installed like the others');
     const again = await cli(['up', file, '--no-router', '--json', ...bed.base]);
     assert.equal(again.code, 0, again.stderr);
     const hooks = (JSON.parse(again.stdout) as { hooks: Array<{ cli: string; changed: boolean; error?: string }> }).hooks;
