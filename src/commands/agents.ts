@@ -88,6 +88,11 @@ export async function addAgentCommand(name: string, options: AddAgentOptions): P
     owner: 'cli',
     since: journalEnd(layout.journalDir),
   });
+  if (record.deliver === 'hooks') {
+    // Nothing checks from here that the CLI will run the hooks: say what it takes, once.
+    const nudge = record.tmux ? '' : '; with no --tmux pane an idle agent is not nudged, its messages go at its next turn end';
+    process.stderr.write(`bmad-bus: note: deliver hooks: its CLI (Claude Code, Gemini CLI or Qwen Code) must run bmad-bus's hooks (bmad-bus hooks install --cwd DIR) with BMAD_AGENT=${name}${nudge}\n`);
+  }
   if (options.json) printJson(record);
   else printLine(layout.inboxPipe(name));
 }

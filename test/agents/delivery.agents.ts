@@ -7,21 +7,27 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import type { Envelope } from '../../src/bus/envelope.js';
 import { cli } from '../helpers/bus.js';
 import { CLIS, findCli, type CliName } from './agents-cache.js';
+import { caseTable } from './case-table.js';
 import { HOOKED, norm, withAgent as withDeliveredAgent, type Run } from './agent-run.js';
 import { AgentPane, sleep } from './harness.js';
 
 /** The CLI as an agent under delivery mode `tmux`, typed into by its profile. */
 const withAgent = (name: CliName, addArgs: string[], body: (run: Run) => Promise<void>) => withDeliveredAgent(name, { deliver: 'tmux', addArgs }, body);
 
-const rows: string[][] = [['cli', 'version', 'case', 'own turns, intact, in order', 'received', 'unconfirmed events', 'wall s']];
-after(() => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-});
+const table = caseTable(['cli', 'version', 'case', 'own turns, intact, in order', 'received', 'unconfirmed events', 'wall s']);
+/** One measured case; the marker a message's payload would create is removed after each. */
+const measured = (name: CliName, label: string, version: string, run: (row: string[]) => Promise<void>) =>
+  table(name, label, version, async (row) => {
+    try {
+      await run(row);
+    } finally {
+      fs.rmSync(MARK, { force: true });
+    }
+  });
 
 const MARK = path.join(os.tmpdir(), `bmad-agents-pwned-${process.pid}`);
 const BODIES = [
@@ -45,21 +51,6 @@ async function checkReceipts(name: CliName, run: Run, sent: Envelope[]): Promise
   const heard = fs.existsSync(receipts) ? fs.readFileSync(receipts, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { prompt: string }).prompt.slice(0, 80)) : [];
   assert.deepEqual(states, sent.map(() => want), `${name}: the trace of each message; the prompts its hook reported: ${JSON.stringify(heard)}`);
   return `${states.filter((s) => s === 'received').length}/${sent.length}`;
-}
-
-/** One measured case: its row in the table printed at the end. */
-function measured(name: CliName, label: string, version: string, run: (row: string[]) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const started = Date.now();
-    const row = [name, version, label, 'FAILED', '-', '-', '-'];
-    rows.push(row);
-    try {
-      await run(row);
-    } finally {
-      row[6] = ((Date.now() - started) / 1000).toFixed(0);
-      fs.rmSync(MARK, { force: true });
-    }
-  };
 }
 
 /**

@@ -9,24 +9,21 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { ProfileSet } from '../../src/agents/profiles.js';
 import { readScreen } from '../../src/agents/screen-reader.js';
 import type { Envelope } from '../../src/bus/envelope.js';
 import { cli } from '../helpers/bus.js';
 import { withAgent, type Run } from './agent-run.js';
 import { findCli, type CliName } from './agents-cache.js';
+import { caseTable } from './case-table.js';
 import { sleep } from './harness.js';
 
 /** The CLIs whose hooks can hand messages over (bmad-bus's HANDOFF_CLIS). */
 const HANDOFF: readonly CliName[] = ['claude', 'gemini', 'qwen'];
 const NUDGE = /^You have \d+ new bus messages?\.$/;
 
-const rows: string[][] = [['cli', 'version', 'case', 'each once, in order', 'typed prompts', 'input box held a body', 'wall s']];
-after(() => {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-});
+const measured = caseTable(['cli', 'version', 'case', 'each once, in order', 'typed prompts', 'input box held a body', 'wall s']);
 
 /** The text of the last main request: the whole conversation as the model last saw it. */
 function lastConversation(run: Run): string {
@@ -95,19 +92,6 @@ async function expectHandedOver(name: CliName, run: Run, sent: Envelope[], row: 
   } while (Date.now() < deadlineTrace);
   assert.deepEqual(states, sent.map(() => 'hooks:received'));
   assert.equal((await run.unconfirmed()).length, 0, `${name}: no delivery_unconfirmed event`);
-}
-
-function measured(name: CliName, label: string, version: string, body: (row: string[]) => Promise<void>): () => Promise<void> {
-  return async () => {
-    const started = Date.now();
-    const row = [name, version, label, 'FAILED', '-', '-', '-'];
-    rows.push(row);
-    try {
-      await body(row);
-    } finally {
-      row[6] = ((Date.now() - started) / 1000).toFixed(0);
-    }
-  };
 }
 
 const only = process.env.BMAD_AGENTS_ONLY?.split(',');

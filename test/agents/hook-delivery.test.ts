@@ -45,11 +45,7 @@ describe('delivery mode hooks: a fake CLI that answers its hooks as Gemini CLI d
       screen: () => bed.tmux.run(['capture-pane', '-p', '-J', '-S', '-200', '-t', pane]),
     };
   };
-  const send = async (to: string, body: string): Promise<Envelope> => {
-    const sent = await cli(['send', to, body, '--from', 'lead', '--json', ...bed.base]);
-    assert.equal(sent.code, 0, sent.stderr);
-    return JSON.parse(sent.stdout) as Envelope;
-  };
+  const send = (to: string, body: string): Promise<Envelope> => bed.send(to, body);
   const undelivered = async (name: string) => (await bed.status<Status>()).agents.find((a) => a.name === name);
   /** Every message id handed over, in order, over all turns: as context of a typed turn, or as a continuation. */
   const handed = (turns: Turn[]) => turns.flatMap((t) => (t.continued ? idsIn(t.turn) : idsIn(t.context)));

@@ -42,11 +42,7 @@ describe('delivery into an AI CLI by its profile (a fake CLI with the faults the
   });
   after(() => bed.close());
 
-  const send = async (to: string, body: string): Promise<Envelope> => {
-    const sent = await cli(['send', to, body, '--from', 'lead', '--json', ...bed.base]);
-    assert.equal(sent.code, 0, sent.stderr);
-    return JSON.parse(sent.stdout) as Envelope;
-  };
+  const send = (to: string, body: string): Promise<Envelope> => bed.send(to, body);
 
   it('a burst, multi-line, escape payloads and 3,000 characters: each its own turn, intact, in order', async () => {
     const agent = await fakeAgent(bed, 'gem-1', {});

@@ -30,11 +30,7 @@ describe('trace: each message’s way into an agent, and receipts from its hook'
     assert.equal(added.code, 0, added.stderr);
     return { turns: () => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) };
   };
-  const send = async (to: string, body: string): Promise<Envelope> => {
-    const sent = await cli(['send', to, body, '--from', 'lead', '--json', ...bed.base]);
-    assert.equal(sent.code, 0, sent.stderr);
-    return JSON.parse(sent.stdout) as Envelope;
-  };
+  const send = (to: string, body: string): Promise<Envelope> => bed.send(to, body);
   const trace = async (id: string): Promise<MessageTrace> => {
     const result = await cli(['trace', id, '--json', ...bed.base]);
     assert.equal(result.code, 0, result.stderr);

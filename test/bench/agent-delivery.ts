@@ -434,7 +434,9 @@ export interface HookVariant {
 /**
  * ms per `bmad-bus hook UserPromptSubmit` (JSON on stdin): with a bus root and its router running,
  * with a bus root and no router, with no bus at all, against `node -e 0`. Each run must exit 0 and
- * print nothing; with a bus the receipts are counted.
+ * print nothing; with a bus the receipts are counted. And the `Stop` hook of an agent under
+ * `deliver: hooks` with a message to hand over (its block printed, every run: a plain stop hands
+ * the same message over again).
  */
 export async function benchHook(runs: number): Promise<HookVariant[]> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bmad-bench-hook-'));
@@ -446,8 +448,13 @@ export async function benchHook(runs: number): Promise<HookVariant[]> {
     if (init.code !== 0) throw new Error(`bmad-bus init: ${init.stderr}`);
     const add = await runCli(['agents', 'add', agent, '--dir', root]);
     if (add.code !== 0) throw new Error(`bmad-bus agents add: ${add.stderr}`);
+    const handing = 'hooked-2';
+    const addHooks = await runCli(['agents', 'add', handing, '--deliver', 'hooks', '--dir', root]);
+    if (addHooks.code !== 0) throw new Error(`bmad-bus agents add: ${addHooks.stderr}`);
+    const pending = await runCli(['send', handing, 'a message for the stop hook to hand over', '--dir', root]);
+    if (pending.code !== 0) throw new Error(`bmad-bus send: ${pending.stderr}`);
     const payload = (i: number) => JSON.stringify({ session_id: 'bench', transcript_path: path.join(tmp, 't.jsonl'), cwd: tmp, hook_event_name: 'UserPromptSubmit', prompt: `[lead → ${agent}] hook bench prompt ${i}` });
-    const once = (args: string[], env: NodeJS.ProcessEnv, input: string): Promise<{ ms: number; ok: boolean }> =>
+    const once = (args: string[], env: NodeJS.ProcessEnv, input: string, expect: RegExp = /^$/): Promise<{ ms: number; ok: boolean }> =>
       new Promise((resolve, reject) => {
         const t = performance.now();
         const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -455,15 +462,17 @@ export async function benchHook(runs: number): Promise<HookVariant[]> {
         child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
         child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
         child.on('error', reject);
-        child.on('close', (code) => resolve({ ms: performance.now() - t, ok: code === 0 && out === '' }));
+        child.on('close', (code) => resolve({ ms: performance.now() - t, ok: code === 0 && expect.test(out) }));
         child.stdin.end(input);
       });
-    const hookEnv = (dir: string): NodeJS.ProcessEnv => ({ ...process.env, BMAD_BUS_DIR: dir, BMAD_AGENT: agent, NO_COLOR: '1' });
-    const variants: Array<{ name: string; args: string[]; env: NodeJS.ProcessEnv; input: (i: number) => string }> = [
+    const hookEnv = (dir: string, name = agent): NodeJS.ProcessEnv => ({ ...process.env, BMAD_BUS_DIR: dir, BMAD_AGENT: name, NO_COLOR: '1' });
+    const stop = () => JSON.stringify({ session_id: 'bench', cwd: tmp, hook_event_name: 'Stop', stop_hook_active: false });
+    const variants: Array<{ name: string; args: string[]; env: NodeJS.ProcessEnv; input: (i: number) => string; expect?: RegExp }> = [
       { name: '`node -e 0` (baseline)', args: ['-e', '0'], env: process.env, input: () => '' },
-      { name: 'bus root, router running', args: [BIN, 'hook', 'UserPromptSubmit'], env: hookEnv(root), input: payload },
-      { name: 'bus root, no router', args: [BIN, 'hook', 'UserPromptSubmit'], env: hookEnv(root), input: payload },
-      { name: 'no bus (BMAD_BUS_DIR does not exist)', args: [BIN, 'hook', 'UserPromptSubmit'], env: hookEnv(path.join(tmp, 'nowhere')), input: payload },
+      { name: '`UserPromptSubmit`, bus root, router running', args: [BIN, 'hook', 'UserPromptSubmit'], env: hookEnv(root), input: payload },
+      { name: '`UserPromptSubmit`, bus root, no router', args: [BIN, 'hook', 'UserPromptSubmit'], env: hookEnv(root), input: payload },
+      { name: '`UserPromptSubmit`, no bus (BMAD_BUS_DIR does not exist)', args: [BIN, 'hook', 'UserPromptSubmit'], env: hookEnv(path.join(tmp, 'nowhere')), input: payload },
+      { name: '`Stop`, deliver: hooks, a message to hand over, no router', args: [BIN, 'hook', 'Stop'], env: hookEnv(root, handing), input: stop, expect: /^\{"decision":"block","reason":"\[bmad-bus\] 1 new bus message for hooked-2/ },
     ];
     const layout = new Layout(root);
     const results = variants.map((v): HookVariant => ({ name: v.name, ms: [], clean: 0 }));
@@ -473,21 +482,22 @@ export async function benchHook(runs: number): Promise<HookVariant[]> {
       if (withRouter) router = await startRouter(root);
       const picked = variants.map((v, i) => ({ v, res: results[i]! })).filter(({ v }) => v.name === variants[0]!.name || v.name.includes('router running') === withRouter);
       const before = readReceipts(layout, agent).receipts.length;
-      for (const { v } of picked) await once(v.args, v.env, v.input(-1)); // warm the page cache
+      for (const { v } of picked) await once(v.args, v.env, v.input(-1), v.expect); // warm the page cache
       const share = withRouter ? Math.ceil(runs / 2) : runs - Math.ceil(runs / 2);
       for (let i = 0; i < runs; i++) {
         for (const { v, res } of picked) {
           if (v === variants[0] && i >= share) continue; // the baseline's runs are split between the two halves
-          const r = await once(v.args, v.env, v.input(i));
+          const r = await once(v.args, v.env, v.input(i), v.expect);
           res.ms.push(r.ms);
           if (r.ok) res.clean++;
         }
       }
       const written = readReceipts(layout, agent).receipts.length - before;
-      const withBus = picked.filter(({ v }) => v.name.startsWith('bus root')).length;
+      const withBus = picked.filter(({ v }) => v.name.includes('bus root')).length;
       for (const { v, res } of picked) {
-        if (v.name.startsWith('bus root')) res.note = `${written}/${(runs + 1) * withBus} receipts written`;
-        if (v.name.startsWith('no bus')) res.note = fs.existsSync(path.join(tmp, 'nowhere')) ? 'it created a bus root (it must not)' : 'no bus root created';
+        if (v.name.includes('bus root')) res.note = `${written}/${(runs + 1) * withBus} receipts written`;
+        if (v.expect) res.note = 'its block printed each time';
+        if (v.name.includes('no bus')) res.note = fs.existsSync(path.join(tmp, 'nowhere')) ? 'it created a bus root (it must not)' : 'no bus root created';
       }
       if (router) {
         await router.stop();
@@ -544,7 +554,7 @@ export function agentTable(results: CliBenchResult[], opts: Pick<AgentBenchOptio
 }
 
 export function hookTable(variants: HookVariant[]): string {
-  const header = ['`bmad-bus hook UserPromptSubmit` (JSON on stdin)', 'ms p50', 'p95', 'min–max', 'exit 0, silent', 'note'];
+  const header = ['`bmad-bus hook` (JSON on stdin)', 'ms p50', 'p95', 'min–max', 'exit 0, output as expected', 'note'];
   const rows = variants.map((v) => {
     const p = percentiles(v.ms);
     return [v.name, fmt(p.p50), fmt(p.p95), `${fmt(Math.min(...v.ms))}–${fmt(Math.max(...v.ms))}`, `${v.clean}/${v.ms.length}`, v.note ?? ''];

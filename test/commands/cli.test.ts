@@ -86,7 +86,7 @@ describe('help and usage', () => {
         [['send', 'a', 'b', '--bogus'], "bmad-bus: unknown option '--bogus' (run with --help for usage)"],
         [['prune'], "bmad-bus: required option '--older-than <duration>' not specified (run with --help for usage)"],
         [['router', '--durability', 'weird'], "bmad-bus: option '--durability <mode>' argument 'weird' is invalid. Allowed choices are batch, message, never. (run with --help for usage)"],
-        [['agents', 'add', 'x', '--deliver', 'fax'], "bmad-bus: option '--deliver <mode>' argument 'fax' is invalid. Allowed choices are inbox, tmux, both, none. (run with --help for usage)"],
+        [['agents', 'add', 'x', '--deliver', 'fax'], "bmad-bus: option '--deliver <mode>' argument 'fax' is invalid. Allowed choices are inbox, tmux, both, hooks, none. (run with --help for usage)"],
         [['agents', 'add', 'x', '--deliver', 'tmux'], 'bmad-bus: Delivery mode tmux needs a tmux target (--tmux TARGET)'],
         [['agents', 'add', 'x', '--submit-delay', 'soon'], 'bmad-bus: Expected --submit-delay to be milliseconds between 0 and 60000, got `soon`'],
         [['tail', '-n', 'x'], 'bmad-bus: Expected -n to be a whole number, got `x`'],

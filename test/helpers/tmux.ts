@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Envelope } from '../../src/bus/envelope.js';
 import { cli, startRouter, tempDir, type CliResult, type RunningRouter } from './bus.js';
 
 /**
@@ -138,6 +139,13 @@ export class TmuxBed {
   async journal<Body = unknown>(): Promise<Array<JournalEntry<Body>>> {
     const result = await cli(['tail', '--no-follow', '-n', '100000', '--json', ...this.base]);
     return result.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as JournalEntry<Body>);
+  }
+
+  /** `bmad-bus send TO BODY --from FROM` on this bed (fails the test unless accepted); the envelope journaled. */
+  async send(to: string, body: string, from = 'lead'): Promise<Envelope> {
+    const sent = await cli(['send', to, body, '--from', from, '--json', ...this.base]);
+    assert.equal(sent.code, 0, sent.stderr);
+    return JSON.parse(sent.stdout) as Envelope;
   }
 
   /** `bmad-bus status --json`. */
