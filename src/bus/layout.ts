@@ -70,6 +70,11 @@ export class Layout {
   /** What the running router reports about itself (pids, counters), for `status`. */
   get routerStatusFile(): string { return path.join(this.stateDir, 'router-status.json'); }
   get keeperStatusFile(): string { return path.join(this.stateDir, 'keeper.json'); }
+  /** The NATS bridge's cursor in the journal (what it published), and what it reports about itself, for `status`. */
+  get bridgeCursorFile(): string { return path.join(this.stateDir, 'bridge-cursor.json'); }
+  get bridgeStatusFile(): string { return path.join(this.stateDir, 'bridge-status.json'); }
+  /** The one-bridge-per-root lock. */
+  get bridgeLockTarget(): string { return path.join(this.stateDir, 'bridge'); }
   get tasksFile(): string { return path.join(this.stateDir, 'tasks.json'); }
   get teamFile(): string { return path.join(this.stateDir, 'team.json'); }
   /** The supervisor's own state: how far it read results, the agents it spawned by scaling. */

@@ -62,7 +62,16 @@ export interface AgentRecord {
   status?: 'running' | 'idle' | 'dead' | 'failed' | 'restarting' | 'stopped';
   /** Its level in the topology's `resource_management.priorities`: the router serves waiting deliveries highest first. Unset: `normal`. */
   priority?: PriorityLevel;
+  /**
+   * Set for an agent that lives on another machine, registered here by the
+   * NATS bridge (`owner: bridge`, `deliver: none`): addresses resolve to it
+   * like to any agent, and the bridge carries its messages there.
+   */
+  machine?: string;
 }
+
+/** The owner of the agents the NATS bridge registers for other machines. */
+export const BRIDGE_OWNER = 'bridge';
 
 export interface GroupRecord {
   leader?: string;
@@ -116,6 +125,31 @@ export async function removeAgent(layout: Layout, name: string): Promise<void> {
   } catch (error) {
     if (errnoCode(error) !== 'ENOENT') throw error;
   }
+}
+
+/**
+ * Makes the agents of other machines (`owner: bridge`) exactly `remote`, in
+ * one locked write: added, updated or removed, never touching an agent of
+ * this machine (a local agent of the same name wins here). Returns the names
+ * that were left out because a local agent has them.
+ */
+export async function replaceBridgedAgents(layout: Layout, remote: ReadonlyArray<Pick<AgentRecord, 'name' | 'machine' | 'role' | 'status'>>): Promise<string[]> {
+  for (const r of remote) assertName(r.name);
+  return updateStateFile(layout.registryFile, EMPTY, (registry) => {
+    const agents: Record<string, AgentRecord> = {};
+    for (const [name, record] of Object.entries(registry.agents ?? {})) if (record.owner !== BRIDGE_OWNER) agents[name] = record;
+    const clashes: string[] = [];
+    for (const r of remote) {
+      if (agents[r.name]) {
+        clashes.push(r.name);
+        continue;
+      }
+      const previous = registry.agents?.[r.name];
+      agents[r.name] = { ...dropUndefined(r), name: r.name, deliver: 'none', owner: BRIDGE_OWNER, registered: previous?.registered ?? new Date().toISOString() };
+    }
+    const same = JSON.stringify(agents) === JSON.stringify(registry.agents ?? {});
+    return { ...(same ? {} : { value: { agents, groups: registry.groups ?? {} } }), result: clashes };
+  });
 }
 
 /** Replaces the groups owned by the registry (the topology sets them). */

@@ -33,7 +33,7 @@ export async function listAgents(options: GlobalOptions & { json?: boolean }): P
       ['NAME', 'ROLE', 'DELIVER', 'TMUX', 'PROFILE', 'STATE', 'UNDELIVERED'],
       agents.map((a) => {
         const { known, profile } = states.get(a.name) ?? {};
-        return [a.name, a.role ?? '-', a.deliver, a.tmux ?? '-', profile ?? (a.tmux ? 'auto' : '-'), known?.state ?? '-', router ? String(router.agents[a.name]?.undelivered ?? 0) : '?'];
+        return [a.name, a.role ?? '-', a.machine ? `on ${a.machine}` : a.deliver, a.tmux ?? '-', profile ?? (a.tmux ? 'auto' : '-'), known?.state ?? '-', router ? String(router.agents[a.name]?.undelivered ?? 0) : '?'];
       }),
     ).join('\n'),
   );

@@ -100,6 +100,24 @@ export function registerCoreCommands(program: Command): void {
     .action(async (opts, cmd: Command) => (await import('./router.js')).routerCommand({ ...globals(cmd), ...opts }));
 
   program
+    .command('bridge')
+    .description('carry messages between this bus and the team on other machines, through NATS JetStream (foreground)')
+    .option('--nats <url>', 'NATS server URL(s), comma-separated (default $BMAD_NATS_URL)')
+    .option('--name <machine>', 'this machine in the team (default $BMAD_NATS_NAME, else the host name)')
+    .option('--stream <name>', 'the JetStream stream, subject prefix and KV bucket prefix (default $BMAD_NATS_STREAM, else bmad)')
+    .option('--creds <file>', 'a NATS credentials file (default $BMAD_NATS_CREDS)')
+    .option('--token <token>', 'a NATS token (default $BMAD_NATS_TOKEN)')
+    .option('--user <user>', 'a NATS user, with --password (default $BMAD_NATS_USER)')
+    .option('--password <password>', 'its password (default $BMAD_NATS_PASSWORD)')
+    .option('--tls-ca <file>', 'a CA file for TLS (default $BMAD_NATS_TLS_CA)')
+    .addHelpText('after', `
+Each machine runs its own bus and one bridge. Agents are published in the KV bucket <stream>-agents
+(a name belongs to one machine); a message with recipients on other machines is published to
+<stream>.to.<machine> with Nats-Msg-Id = its id, and each bridge journals what comes for its machine.
+While NATS is unreachable, messages for other machines wait in the local journal; local traffic goes on.`)
+    .action(async (opts, cmd: Command) => (await import('./bridge.js')).bridgeCommand({ ...globals(cmd), ...opts }));
+
+  program
     .command('_keeper', { hidden: true })
     .description('(internal) the background keeper that `start` runs')
     .option('--topology <file>', 'topology file for the supervisor')

@@ -24,9 +24,17 @@ function clock(ts: string): string {
 
 const TYPE_COLOURS: Record<string, Colour> = { event: 'yellow', task: 'magenta', result: 'green', text: 'blue' };
 
-/** One readable line per message: time, from → to, type, body shortened. */
-export function formatEnvelope(e: Envelope, colour: boolean, width = 120): string {
-  const route = `${e.from} → ${e.to}${e.rcpt ? ` (${e.rcpt})` : ''}`;
+/**
+ * One readable line per message: time, from → to, type, body shortened. An
+ * agent of another machine (`machineOf`, from the registry the NATS bridge
+ * keeps) shows as `name@machine`.
+ */
+export function formatEnvelope(e: Envelope, colour: boolean, width = 120, machineOf: (name: string) => string | undefined = () => undefined): string {
+  const at = (name: string): string => {
+    const machine = machineOf(name);
+    return machine ? `${name}@${machine}` : name;
+  };
+  const route = `${at(e.from)} → ${at(e.to)}${e.rcpt ? ` (${at(e.rcpt)})` : ''}`;
   const type = paint(e.type.padEnd(8), TYPE_COLOURS[e.type] ?? 'cyan', colour);
   return `${paint(clock(e.ts), 'dim', colour)}  ${paint(route, 'green', colour)}  ${type} ${shortBody(e.body, width)}`;
 }

@@ -22,6 +22,13 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
   );
   if (r.disk_full_since) printLine(`disk      full since ${r.disk_full_since}: intake waits, nothing is lost; it resumes by itself when space returns`);
   if (r.running) printLine(`messages  accepted ${r.accepted}  delivered ${r.delivered}  dead-lettered ${r.dead_lettered}  held ${r.held}`);
+  const b = report.bridge;
+  if (b) {
+    const state = !b.running ? 'not running' : b.connected ? `connected to ${b.server ?? b.servers.join(',')}` : `NOT connected (${b.servers.join(',')})`;
+    printLine(`bridge    ${state}  machine ${b.machine}  stream ${b.stream}  lag ${b.lag}${b.lag_more ? '+' : ''}  pending inbound ${b.pending_inbound}  published ${b.published}  received ${b.received}  rejected ${b.rejected}`);
+    if (b.last_error) printLine(`          last error ${b.last_error_at ?? ''}: ${b.last_error}`);
+    for (const [name, machine] of Object.entries(b.conflicts)) printLine(`          agent name ${name} is claimed by machine ${machine} too: rename one of them`);
+  }
   for (const team of report.teams ?? []) printLine(`limits    ${team.name}: ${formatLimits(team)}`);
   printLine();
   if (report.agents.length === 0) printLine('no agents');
@@ -29,7 +36,7 @@ export async function statusCommand(options: GlobalOptions & { json?: boolean })
     printLine(
       renderTable(
         ['AGENT', 'ROLE', 'DELIVER', 'PROFILE', 'STATUS', 'STATE', 'UNDELIVERED', 'WAITING'],
-        report.agents.map((a) => [a.name, a.role ?? '-', a.deliver, a.profile ?? (a.tmux ? 'auto' : '-'), a.status ?? '-', a.state ?? '-', String(a.undelivered), a.waiting ?? '']),
+        report.agents.map((a) => [a.name, a.role ?? '-', a.machine ? `on ${a.machine}` : a.deliver, a.profile ?? (a.tmux ? 'auto' : '-'), a.status ?? '-', a.state ?? '-', String(a.undelivered), a.waiting ?? '']),
       ).join('\n'),
     );
   }

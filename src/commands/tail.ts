@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { parseDuration } from '../bus/duration.js';
 import { decodeJournalLine, type Envelope } from '../bus/envelope.js';
 import { unlessFsRace, UsageError } from '../bus/errors.js';
+import { readRegistry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
 import type { DeadLetter } from '../journal/dead-letters.js';
 import { followFile, followJournal } from '../journal/follow.js';
@@ -39,13 +40,23 @@ export async function tailCommand(options: TailOptions): Promise<void> {
   const deadMatches = (d: DeadLetter): boolean => sinceMs === undefined || Date.parse(d.ts) >= sinceMs;
 
   const colour = useColor();
+  // Which agents live on other machines: the registry, read again when it changes (the bridge keeps it).
+  let machines = { mtime: -1, of: new Map<string, string>() };
+  const machineOf = (name: string): string | undefined => {
+    const mtime = unlessFsRace(() => fs.statSync(layout.registryFile).mtimeMs, 0, ['ENOENT']);
+    if (mtime !== machines.mtime) {
+      const agents = Object.values(readRegistry(layout).agents);
+      machines = { mtime, of: new Map(agents.flatMap((a) => (a.machine ? [[a.name, a.machine] as [string, string]] : []))) };
+    }
+    return machines.of.get(name);
+  };
   const print = (entry: Entry): void => {
     const text = options.json
       ? entry.kind === 'message'
         ? entry.raw
         : JSON.stringify({ dead_letter: entry.record })
       : entry.kind === 'message'
-        ? formatEnvelope(entry.envelope, colour, width())
+        ? formatEnvelope(entry.envelope, colour, width(), machineOf)
         : formatDeadLetter(entry.record, colour, width());
     process.stdout.write(`${text}\n`);
   };

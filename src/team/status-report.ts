@@ -2,6 +2,7 @@ import { currentAgentStates } from '../agents/screen-state.js';
 import { teamLimitReports, type TeamLimitReport } from './team-limits.js';
 import type { AgentState } from '../agents/profile-types.js';
 import type { Layout } from '../bus/layout.js';
+import { readBridgeStatus, type BridgeStatus } from '../bus/bridge-status.js';
 import { readRegistry } from '../bus/registry.js';
 import { countUndelivered } from '../client/backlog.js';
 import { readLiveKeeperStatus, readLiveRouterStatus } from '../router/router-status.js';
@@ -31,6 +32,8 @@ export interface StatusReport {
     name: string;
     role?: string;
     deliver: string;
+    /** The machine it lives on, for an agent of another machine (the NATS bridge registers those). */
+    machine?: string;
     tmux?: string;
     profile?: string;
     status?: string;
@@ -41,6 +44,8 @@ export interface StatusReport {
     waiting?: string;
   }>;
   panes?: unknown[];
+  /** The NATS bridge, when one ran for this root (`running` false: it stopped or died; the figures are its last). */
+  bridge?: BridgeStatus & { running: boolean };
   /** Teams with `resource_management.session_limits`: their agents against the limits. */
   teams?: TeamLimitReport[];
 }
@@ -81,6 +86,7 @@ export async function collectStatus(layout: Layout, options: CollectStatusOption
           name: a.name,
           ...(a.role ? { role: a.role } : {}),
           deliver: a.deliver,
+          ...(a.machine ? { machine: a.machine } : {}),
           ...(a.tmux ? { tmux: a.tmux } : {}),
           ...(profile ? { profile } : {}),
           ...(a.status ? { status: a.status } : {}),
@@ -92,6 +98,8 @@ export async function collectStatus(layout: Layout, options: CollectStatusOption
   };
   const teams = teamLimitReports(layout);
   if (teams.length > 0) report.teams = teams;
+  const bridge = readBridgeStatus(layout);
+  if (bridge) report.bridge = bridge;
   if (options.panes === false) return report;
   const panes = await paneStatus(layout, options.tmuxSocket, registry);
   if (panes) report.panes = panes.rows;

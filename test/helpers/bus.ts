@@ -62,9 +62,19 @@ export interface RunningRouter {
  * failing fast if it exits first. Always `stop()` it in teardown.
  */
 export function startRouter(root: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningRouter> {
+  return startForeground(['router', '--dir', root, ...extraArgs], 'router', { env });
+}
+
+/**
+ * Starts a foreground bmad-bus command (`router`, `bridge`) and waits for its
+ * `ready` line on stdout, failing fast if it exits first. `wrap` runs it
+ * through another program first (`ip netns exec NS`). Always `stop()` it.
+ */
+export function startForeground(args: string[], what: string, options: { env?: NodeJS.ProcessEnv; wrap?: string[]; readyMs?: number } = {}): Promise<RunningRouter> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'router', '--dir', root, ...extraArgs], {
-      env: { ...process.env, NO_COLOR: '1', ...env },
+    const argv = [...(options.wrap ?? []), process.execPath, BIN, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), {
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -88,14 +98,14 @@ export function startRouter(root: string, extraArgs: string[] = [], env: NodeJS.
     });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     void exited.then((code) => {
-      if (!ready) reject(new Error(`router exited with ${code} before it was ready\n${stderr}`));
+      if (!ready) reject(new Error(`${what} exited with ${code} before it was ready\n${stderr}`));
     });
     setTimeout(() => {
       if (!ready) {
         child.kill('SIGKILL');
-        reject(new Error(`router not ready within 15s\n${stderr}`));
+        reject(new Error(`${what} not ready within ${(options.readyMs ?? 15_000) / 1000}s\n${stderr}`));
       }
-    }, 15_000).unref();
+    }, options.readyMs ?? 15_000).unref();
   });
 }
 
