@@ -121,6 +121,7 @@ While NATS is unreachable, messages for other machines wait in the local journal
     .command('_keeper', { hidden: true })
     .description('(internal) the background keeper that `start` runs')
     .option('--topology <file>', 'topology file for the supervisor')
+    .option('--bridge', 'run the NATS bridge too (its settings in BMAD_NATS_*)')
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (opts, cmd: Command) => (await import('./router.js')).keeperCommand({ ...globals(cmd), ...opts }, cmd.args));
@@ -130,6 +131,7 @@ While NATS is unreachable, messages for other machines wait in the local journal
     .description('run the router in the background under a keeper that restarts it')
     .addOption(new Option('--durability <mode>', 'fsync per batch, per message, or never').choices(['batch', 'message', 'never']))
     .option('--hold <duration>', 'how long messages for unknown agents wait (default 60s)')
+    .option('--nats <url>', 'run the NATS bridge (`bmad-bus bridge`) under the keeper too; its other settings from BMAD_NATS_*')
     .option('--json', 'print pids as JSON')
     .action(async (opts, cmd: Command) => (await import('./daemon.js')).startCommand({ ...globals(cmd), ...opts }));
 

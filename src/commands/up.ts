@@ -4,6 +4,7 @@ import { up } from '../team/up.js';
 import { BIN } from '../router/daemon-control.js';
 import type { HookInstall } from '../team/agent-hooks.js';
 import type { McpInstall } from '../team/agent-mcp.js';
+import type { Topology } from '../team/topology-types.js';
 import { printJson, printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export async function upCommand(file: string, options: GlobalOptions & { dryRun?: boolean; router?: boolean; json?: boolean }): Promise<void> {
@@ -19,7 +20,7 @@ export async function upCommand(file: string, options: GlobalOptions & { dryRun?
   let router: { routerPid: number; alreadyRunning: boolean } | undefined;
   if (options.router !== false) {
     const { startDaemon } = await import('../router/daemon-control.js');
-    router = await startDaemon(layout, { ...(socket ? { tmuxSocket: socket } : {}), topologyFile: topology.file });
+    router = await startDaemon(layout, { ...(socket ? { tmuxSocket: socket } : {}), topologyFile: topology.file, ...(topology.bridge ? { bridgeEnv: bridgeEnvOf(topology.bridge) } : {}) });
   }
   if (options.json) {
     printJson({ file: topology.file, created: result.created, agents: result.agents, hooks: result.hooks, mcp: result.mcp, router: router ?? null });
@@ -53,4 +54,14 @@ function mcpLine(m: McpInstall, dry: boolean): string {
   if (m.error) return `MCP server for ${who} not registered: ${m.error}`;
   if (!m.changed) return `MCP server for ${who} (${m.cli}): already registered in ${m.files.join(', ')}`;
   return `MCP server for ${who} (${m.cli}): ${dry ? 'would register in' : 'registered in'} ${m.files.join(', ')}`;
+}
+
+/** A topology's `bridge:` as the bridge's environment (what `bmad-bus bridge` reads when it has no flags). */
+function bridgeEnvOf(bridge: NonNullable<Topology['bridge']>): Record<string, string> {
+  const env: Record<string, string> = { BMAD_NATS_URL: bridge.nats };
+  if (bridge.name) env.BMAD_NATS_NAME = bridge.name;
+  if (bridge.stream) env.BMAD_NATS_STREAM = bridge.stream;
+  if (bridge.creds) env.BMAD_NATS_CREDS = bridge.creds;
+  if (bridge.tls_ca) env.BMAD_NATS_TLS_CA = bridge.tls_ca;
+  return env;
 }

@@ -15,6 +15,8 @@ export interface StartOptions {
   topologyFile?: string;
   /** Router options passed through (`--durability`, `--hold`...). */
   routerArgs?: string[];
+  /** Run the NATS bridge too, with these settings (`BMAD_NATS_URL`…: environment, so that no credential is ever on a command line). */
+  bridgeEnv?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -40,8 +42,8 @@ export async function startDaemon(layout: Layout, options: StartOptions = {}): P
   const logFd = fs.openSync(layout.routerLog, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   const args = [BIN, '--dir', layout.root];
   if (options.tmuxSocket) args.push('--tmux-socket', options.tmuxSocket);
-  args.push('_keeper', ...(options.topologyFile ? ['--topology', options.topologyFile] : []), ...(options.routerArgs ?? []));
-  const keeper = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd] });
+  args.push('_keeper', ...(options.topologyFile ? ['--topology', options.topologyFile] : []), ...(options.bridgeEnv ? ['--bridge'] : []), ...(options.routerArgs ?? []));
+  const keeper = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, ...options.bridgeEnv } });
   fs.closeSync(logFd);
   let exited: number | null | undefined;
   keeper.on('exit', (code) => (exited = code));

@@ -13,6 +13,8 @@ export interface KeeperOptions {
   routerCommand: string[];
   /** The command line of the supervisor (`bmad-bus supervise --topology FILE`), when a team file is known. */
   supervisorCommand?: string[] | undefined;
+  /** The command line of the NATS bridge (`bmad-bus bridge`, its settings in the environment), when there is one. */
+  bridgeCommand?: string[] | undefined;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
@@ -24,7 +26,8 @@ export interface KeeperOptions {
  * so neither a router crash nor a bug in message handling can lose a byte a
  * writer wrote. It runs the router as a child, tells it when the intake
  * grew, and restarts it with backoff whenever it dies; given a team file,
- * it runs the supervisor (`bmad-bus supervise`) the same way.
+ * it runs the supervisor (`bmad-bus supervise`) the same way, and so the
+ * NATS bridge (`bmad-bus bridge`) when one is asked for.
  */
 export async function runKeeper(layout: Layout, options: KeeperOptions): Promise<number> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} bmad-bus keeper: ${line}\n`));
@@ -86,6 +89,16 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
       },
     })
     : undefined;
+  // The bridge journals what comes from other machines through the pipes this keeper holds, as the supervisor does.
+  const bridge = options.bridgeCommand
+    ? new ManagedChild({
+      name: 'bridge', command: options.bridgeCommand, env, log,
+      onChange: () => {
+        setOrDelete(status, 'bridge_pid', bridge?.pid);
+        writeStatus();
+      },
+    })
+    : undefined;
   writeStatus();
 
   let stopping = false;
@@ -98,6 +111,7 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
     writeStatus();
     void (async () => {
       await supervisor?.stop();
+      await bridge?.stop();
       // Stop reading (what the pipes hold is read into the intake first), then let the router journal it all.
       pump.close();
       router.send({ intake: 'appended', end: writer.end });
@@ -118,10 +132,11 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
   pump.start();
   router.start();
   supervisor?.start();
+  bridge?.start();
   return done;
 }
 
-function setOrDelete<K extends 'router_pid' | 'supervisor_pid' | 'last_exit' | 'disk_full_since'>(status: KeeperStatus, key: K, value: KeeperStatus[K] | undefined): void {
+function setOrDelete<K extends 'router_pid' | 'supervisor_pid' | 'bridge_pid' | 'last_exit' | 'disk_full_since'>(status: KeeperStatus, key: K, value: KeeperStatus[K] | undefined): void {
   if (value === undefined) delete status[key];
   else status[key] = value;
 }

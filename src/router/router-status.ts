@@ -41,6 +41,8 @@ export interface KeeperStatus {
   router_pid?: number;
   /** The supervisor child (`bmad-bus supervise`), when the keeper runs one for a topology. */
   supervisor_pid?: number;
+  /** The NATS bridge child (`bmad-bus bridge`), when started with `--nats` or a topology's `bridge:`. */
+  bridge_pid?: number;
   restarts: number;
   last_exit?: string;
   stopping?: boolean;

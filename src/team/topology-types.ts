@@ -150,6 +150,8 @@ export interface Topology {
   scheduling: Scheduling;
   supervisor: SupervisorSettings;
   scaling_rules?: ScalingRules;
+  /** The NATS bridge `up` runs under the keeper (`bmad-bus bridge`): server, machine name, stream, files. */
+  bridge?: { nats: string; name?: string; stream?: string; creds?: string; tls_ca?: string };
   templates: Record<string, AgentTemplate>;
   /** Project name → its tags (knowledge sharing); session tags are merged in. */
   projects: Record<string, { tags: string[] }>;

@@ -36,7 +36,7 @@ const WINDOW_FIELDS = ['name', 'layout', 'panes', ...PANE_FIELDS] as const;
 const SESSION_FIELDS = ['name', 'tier', 'layout', 'project', 'epic', 'tags', 'windows', ...AGENT_FIELDS] as const;
 const TOP_FIELDS = [
   'version', 'name', 'defaults', 'sessions', 'agent_groups', 'max_sessions', 'resource_limits', 'scheduling',
-  'supervisor', 'scaling_rules', 'templates', 'projects', 'profiles', 'resource_management', 'error_handling',
+  'supervisor', 'scaling_rules', 'templates', 'projects', 'profiles', 'resource_management', 'error_handling', 'bridge',
 ] as const;
 
 /**
@@ -165,6 +165,7 @@ export function parseTopology(text: string, file: string): Topology {
     scheduling: readScheduling(r),
     supervisor: readSupervisor(r),
     ...(r.has(['scaling_rules']) ? { scaling_rules: readScaling(r) } : {}),
+    ...(r.has(['bridge']) ? { bridge: readBridge(r, baseDir) } : {}),
     templates,
     projects,
     profiles,
@@ -320,6 +321,31 @@ function readGroups(r: TopologyReader): Record<string, GroupSpec> {
     groups[name] = { ...(leader ? { leader } : {}), members, ...(layout ? { layout } : {}), ...(coordination ? { coordination } : {}) };
   }
   return groups;
+}
+
+/**
+ * `bridge:`: the NATS bridge `up` runs under the keeper. Secrets stay out of
+ * the file: a token or password comes from the environment (`BMAD_NATS_TOKEN`,
+ * `BMAD_NATS_USER` and `BMAD_NATS_PASSWORD`), or a credentials file is named.
+ */
+function readBridge(r: TopologyReader, baseDir: string): NonNullable<Topology['bridge']> {
+  r.object(['bridge'], ['nats', 'name', 'stream', 'creds', 'tls_ca']);
+  const nats = r.string(['bridge', 'nats']);
+  if (nats === undefined) r.fail(['bridge', 'nats'], 'is required (the NATS server URL, e.g. nats://10.0.0.5:4222)');
+  const file = (key: 'creds' | 'tls_ca'): string | undefined => {
+    const value = r.string(['bridge', key]);
+    return value === undefined ? undefined : resolveDir(value, baseDir);
+  };
+  const bridge: NonNullable<Topology['bridge']> = { nats };
+  const name = r.string(['bridge', 'name']);
+  const stream = r.string(['bridge', 'stream']);
+  const creds = file('creds');
+  const tlsCa = file('tls_ca');
+  if (name !== undefined) bridge.name = name;
+  if (stream !== undefined) bridge.stream = stream;
+  if (creds !== undefined) bridge.creds = creds;
+  if (tlsCa !== undefined) bridge.tls_ca = tlsCa;
+  return bridge;
 }
 
 function readScheduling(r: TopologyReader): Topology['scheduling'] {

@@ -180,3 +180,40 @@ describe('bridge: bad input at start gives one clear line', { skip }, () => {
   });
 });
 
+
+describe('bridge: under the keeper (start --nats), restarted when it dies', { skip }, () => {
+  let nats: NatsServer;
+  let dir: { dir: string; cleanup: () => void };
+  const roots: Record<string, string> = {};
+  before(async () => {
+    dir = tempDir();
+    nats = await startNats();
+    for (const [m, agent] of [['ka', 'ka-dev'], ['kb', 'kb-dev']] as const) {
+      roots[m] = `${dir.dir}/${m}`;
+      assert.equal((await cli(['init', '--dir', roots[m]!])).code, 0);
+      assert.equal((await cli(['agents', 'add', agent, '--dir', roots[m]!])).code, 0);
+      const started = await cli(['start', '--dir', roots[m]!, '--nats', nats.url], { env: { BMAD_NATS_NAME: m } });
+      assert.equal(started.code, 0, started.stderr);
+    }
+  });
+  after(async () => {
+    for (const root of Object.values(roots)) await cli(['stop', '--dir', root]).catch(() => undefined);
+    await nats?.stop();
+    dir?.cleanup();
+  });
+  const status = async (m: string) => JSON.parse((await cli(['status', '--json', '--dir', roots[m]!])).stdout) as { bridge?: { running: boolean; connected: boolean; pid: number }; agents: Array<{ name: string; machine?: string }> };
+  const journal = async (m: string) => (await cli(['tail', '--no-follow', '-n', '100000', '--json', '--dir', roots[m]!])).stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string });
+
+  it('messages flow; a bridge killed with -9 comes back by itself; stop stops it', async () => {
+    await waitFor(async () => (await status('ka')).agents.find((a) => a.name === 'kb-dev')?.machine === 'kb', 20_000, 'ka knows kb-dev');
+    const first = JSON.parse((await cli(['send', 'kb-dev', 'one', '--from', 'ka-dev', '--json', '--dir', roots.ka!])).stdout) as { id: string };
+    await waitFor(async () => (await journal('kb')).some((e) => e.id === first.id), 15_000, 'the first on kb');
+    const pid = (await status('ka')).bridge!.pid;
+    process.kill(pid, 'SIGKILL');
+    const second = JSON.parse((await cli(['send', 'kb-dev', 'two', '--from', 'ka-dev', '--json', '--dir', roots.ka!])).stdout) as { id: string };
+    await waitFor(async () => (await journal('kb')).some((e) => e.id === second.id), 30_000, 'the second on kb, after the keeper restarted the bridge');
+    assert.notEqual((await status('ka')).bridge!.pid, pid);
+    assert.equal((await cli(['stop', '--dir', roots.ka!])).code, 0);
+    assert.equal((await status('ka')).bridge!.running, false);
+  });
+});

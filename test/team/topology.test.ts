@@ -104,8 +104,15 @@ projects:
     ['bad trigger metric', `${session('      - { name: w, type: dev }\n')}scaling_rules:\n  scale_up:\n    triggers: [{ metric: vibes, threshold: 1, action: spawn_dev_agent }]\n`, /team\.yaml:7: scaling_rules\.scale_up\.triggers\[0\]\.metric: expected one of/],
     ['bad env name', session('      - { name: w, type: dev, env: { "A-B": x } }\n'), /windows\[0\]\.env\.A-B: expected an environment variable name/],
     ['bad yaml', 'sessions: [\n', /team\.yaml:\d+:\d+: invalid YAML/],
+    ['bridge without a server', `${session('      - { name: w, type: dev }\n')}bridge: { name: ma }\n`, /team\.yaml:5: bridge\.nats: is required/],
+    ['bridge with a secret in the file', `${session('      - { name: w, type: dev }\n')}bridge: { nats: "nats://x:4222", token: t }\n`, /bridge\.token: unknown field/],
     ['template without session', `${session('      - { name: w, type: dev }\n')}templates:\n  dev: { command: claude }\n`, /templates\.dev\.session: is required/],
   ];
+  it('reads bridge:, its files relative to the topology file', () => {
+    const t = ok(`${session('      - { name: w, type: dev }\n')}bridge: { nats: "nats://10.0.0.5:4222", name: laptop, stream: team, creds: nats/team.creds }\n`);
+    assert.deepEqual(t.bridge, { nats: 'nats://10.0.0.5:4222', name: 'laptop', stream: 'team', creds: path.join(path.dirname(FILE), 'nats', 'team.creds') });
+  });
+
   for (const [what, body, message] of bad) {
     it(`rejects ${what}, naming the field`, () => {
       assert.throws(() => ok(body), (error: unknown) => {
