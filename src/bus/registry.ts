@@ -106,6 +106,10 @@ export async function addAgent(layout: Layout, input: AgentInput): Promise<Agent
   ensureFifo(layout.inboxPipe(input.name));
   return updateStateFile(layout.registryFile, EMPTY, (registry) => {
     const previous = registry.agents?.[input.name];
+    // Names are global to a team across machines: one the bridge registered for another machine is taken.
+    if (previous?.owner === BRIDGE_OWNER && input.owner !== BRIDGE_OWNER) {
+      throw new UsageError(`Agent name \`${input.name}\` belongs to machine ${previous.machine ?? '?'} (the NATS bridge registered it): choose another name`);
+    }
     const record: AgentRecord = { ...previous, ...dropUndefined(input), deliver, registered: previous?.registered ?? new Date().toISOString() };
     return { value: { agents: { ...registry.agents, [input.name]: record }, groups: registry.groups ?? {} }, result: record };
   });

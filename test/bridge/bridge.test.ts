@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
 import type { DeadLetter } from '../../src/journal/dead-letters.js';
+import { readRegistry } from '../../src/bus/registry.js';
 import { cli, tempDir, waitFor } from '../helpers/bus.js';
 import { natsSkipReason, startNats, type NatsServer } from '../helpers/nats.js';
 import { assertArrivedOnceInOrder, knows, machine, type Machine } from './bridge-helpers.js';
@@ -124,14 +125,27 @@ describe('bridge: two buses on one host through a real nats-server', { skip }, (
     await waitFor(async () => (JSON.parse((await cli(['status', '--json', '--dir', b.root])).stdout) as { bridge: { rejected: number } }).bridge.rejected === 4, 10_000, 'status: 4 rejected');
   });
 
-  it('a name claimed by two machines is refused, with a clear line in status', async () => {
-    assert.equal((await cli(['agents', 'add', 'b-dev', '--dir', a.root])).code, 0, 'a local b-dev on A too');
-    const status = await waitFor(async () => {
-      const text = (await cli(['status', '--dir', a.root])).stdout;
-      return /agent name b-dev is claimed by machine mb too: rename one of them/.test(text) ? text : undefined;
-    }, 10_000, 'the conflict in status');
-    assert.ok(status);
-    assert.equal((await cli(['agents', 'rm', 'b-dev', '--dir', a.root])).code, 0);
+  it('a name claimed by two machines is refused: here at agents add, and for a machine that joins with it, in its status', async () => {
+    const taken = await cli(['agents', 'add', 'b-dev', '--dir', a.root]);
+    assert.equal(taken.code, 2);
+    assert.match(taken.stderr, /Agent name `b-dev` belongs to machine mb \(the NATS bridge registered it\): choose another name/);
+    // A third machine that had its own a-dev before it joined.
+    const c = await machine(dir.dir, 'mc', ['a-dev', 'c-dev']);
+    try {
+      await c.startBridge(nats.url);
+      const status = await waitFor(async () => {
+        const text = (await cli(['status', '--dir', c.root])).stdout;
+        return /agent name a-dev is claimed by machine ma too: rename one of them/.test(text) ? text : undefined;
+      }, 15_000, 'the conflict in status');
+      assert.ok(status);
+      await knows(a, 'c-dev', 'mc');
+      const [toA] = await c.send('c-dev', 'a-dev', ['which a-dev?']);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.ok(!a.journal().some((e) => e.id === toA!.id), 'its own a-dev got it, not the other machine\'s');
+      assert.equal(readRegistry(a.layout).agents['a-dev']?.machine, undefined, "A's a-dev stays A's");
+    } finally {
+      await c.close();
+    }
   });
 });
 
