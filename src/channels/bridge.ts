@@ -17,6 +17,8 @@ const DUPLICATE_WINDOW_MS = 10 * 60_000;
 const STATUS_EVERY_MS = 1000;
 const REGISTRY_EVERY_MS = 500;
 const MAX_BACKOFF_MS = 2000;
+/** How long the sides of a session that ended get to notice it before the next session starts. */
+const SESSION_GRACE_MS = 3000;
 
 export interface RunBridgeOptions {
   signal: AbortSignal;
@@ -127,22 +129,32 @@ async function prepare(nc: NatsConnection, options: BridgeOptions): Promise<Sess
  */
 async function runSession(nc: NatsConnection, session: Session, sides: { directory: BridgeDirectory; outbound: BridgeOutbound; inbound: BridgeInbound }, run: RunBridgeOptions, failed: (side: string) => (error: unknown) => void): Promise<void> {
   const controller = new AbortController();
-  const end = (): void => controller.abort();
+  // Closing the connection at once ends whatever still waits on it (a consumer, a watch); its unsent publishes go with it.
+  const end = (): void => {
+    controller.abort();
+    void nc.close().catch(() => undefined);
+  };
   run.signal.addEventListener('abort', end, { once: true });
   void nc.closed().then(end);
   const { directory, outbound, inbound } = sides;
   try {
     await directory.publish(session.kv).catch(failed('directory'));
-    await Promise.all([
+    const sides = Promise.all([
       keepRunning(controller.signal, (signal) => directory.watch(session.kv, signal), failed('directory')),
       outbound.pass(session.js, controller.signal).catch(failed('outbound')).finally(end),
       keepRunning(controller.signal, (signal) => inbound.pass(session.js, signal), failed('inbound')),
       every(controller.signal, REGISTRY_EVERY_MS, registryChanges(session, directory, failed('directory'))),
     ]);
+    // Once the session ended, a side that does not notice its closed connection is not waited for long.
+    await Promise.race([sides, ended(controller.signal).then(() => pause(run.signal, SESSION_GRACE_MS))]);
   } finally {
     run.signal.removeEventListener('abort', end);
-    await nc.close().catch(() => undefined);
+    end();
   }
+}
+
+function ended(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
 /** Connects again, with a growing pause, until it works (the connection) or `signal` aborts (undefined). */

@@ -93,16 +93,15 @@ describe('netns lab', { skip: labSkip }, () => {
   // The child is a plain CommonJS `node -e`; give it the client by absolute path (its cwd resolves nothing).
   const client = createRequire(import.meta.url).resolve('@nats-io/transport-node');
 
-  /** From inside `name`: connect to `url` once, without retries; resolves with the exit code and how long it took. */
-  function tryConnect(lab: NetLab, name: string, url: string): Promise<{ code: number | null; ms: number; out: string }> {
+  /** From inside `name`: connect to `url` once, without retries (2 s timeout); resolves with the exit code and what it printed. */
+  function tryConnect(lab: NetLab, name: string, url: string): Promise<{ code: number | null; out: string }> {
     const script = `require(${JSON.stringify(client)}).connect({ servers: ${JSON.stringify(url)}, timeout: 2000, reconnect: false })
       .then(async (nc) => { console.log('ok'); await nc.close(); }, (e) => { console.error(String(e)); process.exit(1); })`;
-    const started = Date.now();
     const child = lab.exec(name, [process.execPath, '-e', script]);
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    return new Promise((resolve) => child.on('close', (code) => resolve({ code, ms: Date.now() - started, out })));
+    return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
   }
 
   it('partitions a namespace from nats-server and heals it, and destroy leaves nothing', async () => {
@@ -121,7 +120,7 @@ describe('netns lab', { skip: labSkip }, () => {
       lab.linkDown('a');
       const cut = await tryConnect(lab, 'a', server.url);
       assert.notEqual(cut.code, 0, `connected through a downed link: ${cut.out}`);
-      assert.ok(cut.ms < 3000, `failing took ${cut.ms} ms`);
+      // How fast it fails is the machine's business (a loaded box starts node slowly): that it fails is the point.
       // 'b' is on the same bridge and unaffected.
       assert.equal((await tryConnect(lab, 'b', server.url)).code, 0);
 

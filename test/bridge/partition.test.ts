@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Envelope } from '../../src/bus/envelope.js';
 import { tempDir, waitFor } from '../helpers/bus.js';
@@ -34,7 +36,13 @@ async function allArrived(a: Machine, b: Machine, sent: { toB: Envelope[]; toA: 
     const ids = new Set(m.journal().map((e) => e.id));
     return list.every((e) => ids.has(e.id));
   };
-  await waitFor(() => has(b, sent.toB) && has(a, sent.toA), timeoutMs, 'every message on the other side');
+  try {
+    await waitFor(() => has(b, sent.toB) && has(a, sent.toA), timeoutMs, 'every message on the other side');
+  } catch (error) {
+    // What the bridges said is the first thing to read.
+    for (const m of [a, b]) console.error(`bridge ${m.name}:\n${m.bridge?.stderr().slice(-4000)}`);
+    throw error;
+  }
   assertArrivedOnceInOrder(b.journal(), sent.toB, 'a → b');
   assertArrivedOnceInOrder(a.journal(), sent.toA, 'b → a');
 }
@@ -49,7 +57,8 @@ describe('bridge: two machines in network namespaces, a partition and a server r
     dir = tempDir();
     // nats-server in a namespace of its own; each machine's bridge in its own; they meet on the lab's bridge only.
     lab = NetLab.create(['nats', 'ma', 'mb']);
-    nats = await startNats({ netns: { lab, name: 'nats' } });
+    // Its own store dir, kept across a stop: a restart must find the stream as it was.
+    nats = await startNats({ netns: { lab, name: 'nats' }, storeDir: fs.mkdtempSync(path.join(dir.dir, 'nats-')) });
     a = await machine(dir.dir, 'ma', ['a-dev']);
     b = await machine(dir.dir, 'mb', ['b-dev']);
     await a.startBridge(nats.url, [], ['ip', 'netns', 'exec', lab.namespace('ma')]);
