@@ -133,3 +133,8 @@ export class SessionLimitError extends BusError {
     this.breach = breach;
   }
 }
+
+/** What a caught value says, as one line: an Error's message, anything else as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -73,6 +73,9 @@ export class Layout {
   /** The NATS bridge's cursor in the journal (what it published), and what it reports about itself, for `status`. */
   get bridgeCursorFile(): string { return path.join(this.stateDir, 'bridge-cursor.json'); }
   get bridgeStatusFile(): string { return path.join(this.stateDir, 'bridge-status.json'); }
+  /** `bmad-bus web`'s access token (0600), and where a running one listens. */
+  get webTokenFile(): string { return path.join(this.stateDir, 'web-token'); }
+  get webStatusFile(): string { return path.join(this.stateDir, 'web.json'); }
   /** The one-bridge-per-root lock. */
   get bridgeLockTarget(): string { return path.join(this.stateDir, 'bridge'); }
   get tasksFile(): string { return path.join(this.stateDir, 'tasks.json'); }

@@ -1,6 +1,7 @@
 import { TmuxError, UsageError } from '../bus/errors.js';
 import { getAgent } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
+import { capturePane } from '../tmux/pane-capture.js';
 import { runTmux } from '../tmux/plain.js';
 import { printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
@@ -17,21 +18,13 @@ export async function captureCommand(name: string, options: GlobalOptions & { li
   });
   if (!exists) throw new TmuxError(`The pane of \`${name}\` (${agent.tmux}) is gone`);
   if (!options.all) {
-    printLine(await capture(agent.tmux, lines, socket));
+    printLine(await capturePane(agent.tmux, lines, socket));
     return;
   }
   const panes = await runTmux(['list-panes', '-s', '-t', agent.tmux, '-F', '#{pane_id}\t#{window_index}:#{window_name}.#{pane_index}\t#{@bmad_agent}\t#{pane_current_command}'], { socket });
   for (const line of panes.split('\n').filter(Boolean)) {
     const [id, where, who, command] = line.split('\t');
     printLine(`=== ${where} ${id} ${who || '-'} (${command}) ===`);
-    printLine(await capture(id!, lines, socket));
+    printLine(await capturePane(id!, lines, socket));
   }
-}
-
-async function capture(target: string, lines: number, socket: string | undefined): Promise<string> {
-  // -J joins wrapped lines; trailing blank rows of the screen are dropped before taking the last N.
-  const out = await runTmux(['capture-pane', '-p', '-J', '-t', target, '-S', `-${lines}`], { socket });
-  const rows = out.split('\n');
-  while (rows.length > 0 && rows[rows.length - 1]!.trim() === '') rows.pop();
-  return rows.slice(-lines).join('\n');
 }

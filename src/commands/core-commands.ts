@@ -118,10 +118,24 @@ While NATS is unreachable, messages for other machines wait in the local journal
     .action(async (opts, cmd: Command) => (await import('./bridge.js')).bridgeCommand({ ...globals(cmd), ...opts }));
 
   program
+    .command('web')
+    .description('the team in a browser: live traffic, agents and their panes, tasks, events, a send box (foreground)')
+    .option('--port <n>', 'port to listen on (default $BMAD_WEB_PORT, else 7341; 0: any free one)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--allow-remote', 'let --host be an address other machines reach')
+    .option('--open', 'open the page in the browser (xdg-open)')
+    .option('--new-token', 'make a new access token (pages opened with the old one are locked out)')
+    .addHelpText('after', `
+Prints the page's URL with its access token (kept in state/web-token). Every request needs the token;
+after the first page it travels as an HttpOnly, SameSite=Strict cookie. POSTs must come from the page.`)
+    .action(async (opts, cmd: Command) => (await import('./web.js')).webCommand({ ...globals(cmd), ...opts }));
+
+  program
     .command('_keeper', { hidden: true })
     .description('(internal) the background keeper that `start` runs')
     .option('--topology <file>', 'topology file for the supervisor')
     .option('--bridge', 'run the NATS bridge too (its settings in BMAD_NATS_*)')
+    .option('--web', 'run the web view too (its port in BMAD_WEB_PORT)')
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (opts, cmd: Command) => (await import('./router.js')).keeperCommand({ ...globals(cmd), ...opts }, cmd.args));
@@ -132,6 +146,7 @@ While NATS is unreachable, messages for other machines wait in the local journal
     .addOption(new Option('--durability <mode>', 'fsync per batch, per message, or never').choices(['batch', 'message', 'never']))
     .option('--hold <duration>', 'how long messages for unknown agents wait (default 60s)')
     .option('--nats <url>', 'run the NATS bridge (`bmad-bus bridge`) under the keeper too; its other settings from BMAD_NATS_*')
+    .option('--web', 'run the web view (`bmad-bus web`) under the keeper too, and print its URL; port from BMAD_WEB_PORT (default 7341)')
     .option('--json', 'print pids as JSON')
     .action(async (opts, cmd: Command) => (await import('./daemon.js')).startCommand({ ...globals(cmd), ...opts }));
 

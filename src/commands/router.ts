@@ -55,7 +55,7 @@ export async function routerCommand(options: RouterCommandOptions): Promise<void
 }
 
 /** `bmad-bus _keeper`: what `start` runs in the background. */
-export async function keeperCommand(options: GlobalOptions & { topology?: string; bridge?: boolean }, routerArgs: string[]): Promise<void> {
+export async function keeperCommand(options: GlobalOptions & { topology?: string; bridge?: boolean; web?: boolean }, routerArgs: string[]): Promise<void> {
   const layout = initRoot(rootOf(options));
   const tmuxSocket = tmuxSocketOf(options);
   const base = [process.execPath, BIN, '--dir', layout.root, ...(tmuxSocket ? ['--tmux-socket', tmuxSocket] : [])];
@@ -67,5 +67,6 @@ export async function keeperCommand(options: GlobalOptions & { topology?: string
     ...(topology ? { supervisorCommand: [...base, 'supervise', '--topology', topology] } : {}),
     // Its settings came in the environment (BMAD_NATS_URL…), which the keeper's children inherit.
     ...(options.bridge ? { bridgeCommand: [...base, 'bridge'] } : {}),
+    ...(options.web ? { webCommand: [...base, 'web'] } : {}),
   });
 }

@@ -6,7 +6,7 @@ import { readRegistry } from '../bus/registry.js';
 import { openRoot } from '../bus/root.js';
 import type { DeadLetter } from '../journal/dead-letters.js';
 import { followFile, followJournal } from '../journal/follow.js';
-import { readJournal } from '../journal/reader.js';
+import { lastMessages } from '../journal/last-messages.js';
 import { journalEnd, listSegments } from '../journal/segments.js';
 import { rootOf, useColor, type GlobalOptions } from './context.js';
 import { formatDeadLetter, formatEnvelope } from './format.js';
@@ -65,7 +65,7 @@ export async function tailCommand(options: TailOptions): Promise<void> {
   const deadStop = fileSize(layout.deadLetterFile);
   if (count > 0) {
     const past: Entry[] = [
-      ...lastMessages(layout.journalDir, journalStop, count, matches, sinceMs),
+      ...lastEntries(layout.journalDir, journalStop, count, matches, sinceMs),
       ...(showDead ? lastDeadLetters(layout.deadLetterFile, deadStop, count, deadMatches) : []),
     ].sort((a, b) => tsOf(a).localeCompare(tsOf(b)));
     for (const entry of count === Infinity ? past : past.slice(-count)) print(entry);
@@ -97,43 +97,14 @@ function tsOf(entry: Entry): string {
 }
 
 /** The last `count` matching messages before `end`, reading backwards in growing windows. */
-function lastMessages(dir: string, end: number, count: number, matches: (e: Envelope) => boolean, sinceMs?: number): Entry[] {
-  const segments = listSegments(dir);
-  const first = segments[0]?.start ?? 0;
-  let lowest = first;
+function lastEntries(dir: string, end: number, count: number, matches: (e: Envelope) => boolean, sinceMs?: number): Entry[] {
+  let lowest: number | undefined;
   if (sinceMs !== undefined) {
     // A segment last written before --since holds only older messages.
-    const recent = segments.find((s) => s.mtimeMs >= sinceMs);
+    const recent = listSegments(dir).find((s) => s.mtimeMs >= sinceMs);
     lowest = recent ? recent.start : end;
   }
-  let window = 256 * 1024;
-  for (;;) {
-    const from = count === Infinity ? lowest : Math.max(lowest, end - window);
-    const found: Entry[] = [];
-    let position = from;
-    let skipFirst = from > lowest;
-    while (position < end) {
-      const { lines, next } = readJournal(dir, position, 4 * 1024 * 1024, end);
-      for (const l of lines) {
-        if (skipFirst) {
-          skipFirst = false; // may be the tail of a line cut by the window
-          continue;
-        }
-        let envelope: Envelope;
-        try {
-          envelope = decodeJournalLine(l.line);
-        } catch (error) {
-          if (!(error instanceof SyntaxError)) throw error;
-          continue; // a damaged line: tail shows the rest
-        }
-        if (matches(envelope)) found.push({ kind: 'message', envelope, raw: l.line });
-      }
-      if (next === position) break;
-      position = next;
-    }
-    if (found.length >= count || from === lowest) return count === Infinity ? found : found.slice(-count);
-    window *= 4;
-  }
+  return lastMessages(dir, end, count, matches, lowest).map((m) => ({ kind: 'message', envelope: m.envelope, raw: m.line }));
 }
 
 function lastDeadLetters(file: string, end: number, count: number, matches: (d: DeadLetter) => boolean): Entry[] {

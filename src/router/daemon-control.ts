@@ -17,6 +17,8 @@ export interface StartOptions {
   routerArgs?: string[];
   /** Run the NATS bridge too, with these settings (`BMAD_NATS_URL`…: environment, so that no credential is ever on a command line). */
   bridgeEnv?: Record<string, string>;
+  /** Run the web view too. */
+  web?: boolean;
   timeoutMs?: number;
 }
 
@@ -42,7 +44,7 @@ export async function startDaemon(layout: Layout, options: StartOptions = {}): P
   const logFd = fs.openSync(layout.routerLog, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   const args = [BIN, '--dir', layout.root];
   if (options.tmuxSocket) args.push('--tmux-socket', options.tmuxSocket);
-  args.push('_keeper', ...(options.topologyFile ? ['--topology', options.topologyFile] : []), ...(options.bridgeEnv ? ['--bridge'] : []), ...(options.routerArgs ?? []));
+  args.push('_keeper', ...(options.topologyFile ? ['--topology', options.topologyFile] : []), ...(options.bridgeEnv ? ['--bridge'] : []), ...(options.web ? ['--web'] : []), ...(options.routerArgs ?? []));
   const keeper = spawn(process.execPath, args, { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, ...options.bridgeEnv } });
   fs.closeSync(logFd);
   let exited: number | null | undefined;

@@ -15,6 +15,8 @@ export interface KeeperOptions {
   supervisorCommand?: string[] | undefined;
   /** The command line of the NATS bridge (`bmad-bus bridge`, its settings in the environment), when there is one. */
   bridgeCommand?: string[] | undefined;
+  /** The command line of the web view (`bmad-bus web`), when there is one. */
+  webCommand?: string[] | undefined;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
 }
@@ -27,7 +29,8 @@ export interface KeeperOptions {
  * writer wrote. It runs the router as a child, tells it when the intake
  * grew, and restarts it with backoff whenever it dies; given a team file,
  * it runs the supervisor (`bmad-bus supervise`) the same way, and so the
- * NATS bridge (`bmad-bus bridge`) when one is asked for.
+ * NATS bridge (`bmad-bus bridge`) and the web view (`bmad-bus web`) when
+ * they are asked for.
  */
 export async function runKeeper(layout: Layout, options: KeeperOptions): Promise<number> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} bmad-bus keeper: ${line}\n`));
@@ -79,26 +82,19 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
       writeStatus();
     },
   });
-  // The supervisor sends its events through the bus pipes this keeper holds: it starts after the router and stops before it.
-  const supervisor = options.supervisorCommand
-    ? new ManagedChild({
-      name: 'supervisor', command: options.supervisorCommand, env, log,
+  // The supervisor, the bridge and the web view use the bus pipes this keeper holds: they start after the router and stop before it.
+  const companions = ([['supervisor', options.supervisorCommand], ['bridge', options.bridgeCommand], ['web', options.webCommand]] as const).flatMap(([name, command]) => {
+    if (!command) return [];
+    const key = `${name}_pid` as const;
+    const child: ManagedChild = new ManagedChild({
+      name, command, env, log,
       onChange: () => {
-        setOrDelete(status, 'supervisor_pid', supervisor?.pid);
+        setOrDelete(status, key, child.pid);
         writeStatus();
       },
-    })
-    : undefined;
-  // The bridge journals what comes from other machines through the pipes this keeper holds, as the supervisor does.
-  const bridge = options.bridgeCommand
-    ? new ManagedChild({
-      name: 'bridge', command: options.bridgeCommand, env, log,
-      onChange: () => {
-        setOrDelete(status, 'bridge_pid', bridge?.pid);
-        writeStatus();
-      },
-    })
-    : undefined;
+    });
+    return [child];
+  });
   writeStatus();
 
   let stopping = false;
@@ -110,8 +106,7 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
     status.stopping = true;
     writeStatus();
     void (async () => {
-      await supervisor?.stop();
-      await bridge?.stop();
+      for (const child of companions) await child.stop();
       // Stop reading (what the pipes hold is read into the intake first), then let the router journal it all.
       pump.close();
       router.send({ intake: 'appended', end: writer.end });
@@ -131,12 +126,11 @@ export async function runKeeper(layout: Layout, options: KeeperOptions): Promise
   process.on('SIGHUP', stop);
   pump.start();
   router.start();
-  supervisor?.start();
-  bridge?.start();
+  for (const child of companions) child.start();
   return done;
 }
 
-function setOrDelete<K extends 'router_pid' | 'supervisor_pid' | 'bridge_pid' | 'last_exit' | 'disk_full_since'>(status: KeeperStatus, key: K, value: KeeperStatus[K] | undefined): void {
+function setOrDelete<K extends 'router_pid' | 'supervisor_pid' | 'bridge_pid' | 'web_pid' | 'last_exit' | 'disk_full_since'>(status: KeeperStatus, key: K, value: KeeperStatus[K] | undefined): void {
   if (value === undefined) delete status[key];
   else status[key] = value;
 }

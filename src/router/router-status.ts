@@ -43,6 +43,8 @@ export interface KeeperStatus {
   supervisor_pid?: number;
   /** The NATS bridge child (`bmad-bus bridge`), when started with `--nats` or a topology's `bridge:`. */
   bridge_pid?: number;
+  /** The web view child (`bmad-bus web`), when started with `--web`. */
+  web_pid?: number;
   restarts: number;
   last_exit?: string;
   stopping?: boolean;

@@ -53,6 +53,7 @@ export function cli(args: string[], options: { input?: string; env?: NodeJS.Proc
 
 export interface RunningRouter {
   child: ChildProcess;
+  stdout: () => string;
   stderr: () => string;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
@@ -93,7 +94,7 @@ export function startForeground(args: string[], what: string, options: { env?: N
       stdout += d;
       if (!ready && stdout.includes('ready')) {
         ready = true;
-        resolve({ child, stderr: () => stderr, stop });
+        resolve({ child, stdout: () => stdout, stderr: () => stderr, stop });
       }
     });
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
