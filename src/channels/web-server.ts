@@ -68,6 +68,11 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Browsers ask for it on their own, without the cookie on a first visit: nothing there, and no error in the console.
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204, SECURITY_HEADERS).end();
+      return;
+    }
     if (!sameToken(tokenOf(req, url), options.token)) {
       res.writeHead(401, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' }).end('401: this page needs the access token that `bmad-bus web` printed\n');
       return;

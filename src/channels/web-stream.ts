@@ -23,8 +23,8 @@ interface Client {
   skipped: number;
 }
 
-/** The snapshot the page shows: the monitor's, with each agent's profile, pane, window and machine from the registry. */
-export type WebSnapshot = MonitorSnapshot & { agents: Array<MonitorSnapshot['agents'][number] & { profile?: string; tmux?: string; window?: string; machine?: string }> };
+/** The snapshot the page shows: the monitor's, with each agent's profile, pane and machine from the registry. */
+export type WebSnapshot = MonitorSnapshot & { agents: Array<MonitorSnapshot['agents'][number] & { profile?: string; tmux?: string; machine?: string }> };
 
 /**
  * The live side of `bmad-bus web`: one follower of the journal and one of
@@ -80,8 +80,7 @@ export class WebStream {
     const registry = readRegistry(this.layout);
     const agents = snapshot.agents.map((a) => {
       const record = registry.agents[a.name];
-      const window = record?.tmux?.includes(':') ? record.tmux.split(':')[1]!.split('.')[0] : undefined;
-      return { ...a, ...(record?.profile ? { profile: record.profile } : {}), ...(record?.tmux ? { tmux: record.tmux } : {}), ...(window ? { window } : {}), ...(record?.machine ? { machine: record.machine } : {}) };
+      return { ...a, ...(record?.profile ? { profile: record.profile } : {}), ...(record?.tmux ? { tmux: record.tmux } : {}), ...(record?.machine ? { machine: record.machine } : {}) };
     });
     return { ...snapshot, agents };
   }

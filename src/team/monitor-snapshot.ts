@@ -61,6 +61,7 @@ export class MonitorSampler {
         return {
           name: agent.name,
           ...(pane?.session ? { session: pane.session } : {}),
+          ...(pane?.window ? { window: pane.window } : {}),
           ...(agent.role ? { role: agent.role } : {}),
           status: statusOf(this.layout, agent, pane, task !== undefined, screens.get(agent.name)?.state),
           ...(task ? { task } : {}),
@@ -113,7 +114,7 @@ export class MonitorSampler {
       for (const a of Object.values(agents)) {
         if (!a.tmux || (a.tmux_socket ?? this.socket ?? '') !== socket) continue;
         const pane = findPane(panes, a.tmux);
-        if (pane) out.set(a.name, { session: pane.session, pid: pane.pid, dead: pane.dead });
+        if (pane) out.set(a.name, { session: pane.session, window: pane.windowName, pid: pane.pid, dead: pane.dead });
         else out.set(a.name, { missing: true, dead: true });
       }
     }
@@ -165,6 +166,7 @@ export class MonitorSampler {
 
 interface PaneFacts {
   session?: string;
+  window?: string;
   pid?: number | undefined;
   dead: boolean;
   missing?: boolean;

@@ -19,6 +19,8 @@ export type MonitorAgentStatus = AgentState | 'alive' | 'unknown';
 export interface MonitorAgent {
   name: string;
   session?: string;
+  /** The name of its pane's window. */
+  window?: string;
   role?: string;
   status: MonitorAgentStatus;
   /** The task it holds, if any. */
