@@ -11,6 +11,8 @@ import { cli, startForeground, startRouter, waitFor, type RunningRouter } from '
 
 export interface Machine {
   name: string;
+  /** Its agents' names, as given to machine(). */
+  agents: string[];
   root: string;
   layout: Layout;
   router: RunningRouter;
@@ -36,6 +38,7 @@ export async function machine(dir: string, name: string, agents: string[]): Prom
   const layout = new Layout(root);
   const m: Machine = {
     name,
+    agents: agents.map((spec) => spec.split(':')[0]!),
     root,
     layout,
     router: await startRouter(root),
@@ -53,6 +56,14 @@ export async function machine(dir: string, name: string, agents: string[]): Prom
     },
   };
   return m;
+}
+
+/** Starts both machines' bridges (to `urlB` for B when given; `wrap` runs one through `ip netns exec`) and waits until each knows the other's first agent. */
+export async function bridgeBoth(a: Machine, b: Machine, urlA: string, urlB = urlA, wrap: { a?: string[]; b?: string[] } = {}): Promise<void> {
+  await a.startBridge(urlA, [], wrap.a);
+  await b.startBridge(urlB, [], wrap.b);
+  await knows(a, b.agents[0]!, b.name);
+  await knows(b, a.agents[0]!, a.name);
 }
 
 /** Waits until `m`'s registry knows `agent` as an agent of `on`. */

@@ -6,7 +6,7 @@ import type { DeadLetter } from '../../src/journal/dead-letters.js';
 import { readRegistry } from '../../src/bus/registry.js';
 import { cli, tempDir, waitFor } from '../helpers/bus.js';
 import { natsSkipReason, startNats, type NatsServer } from '../helpers/nats.js';
-import { assertArrivedOnceInOrder, knows, machine, type Machine } from './bridge-helpers.js';
+import { assertArrivedOnceInOrder, bridgeBoth, knows, machine, type Machine } from './bridge-helpers.js';
 import fs from 'node:fs';
 
 const skip = natsSkipReason();
@@ -21,10 +21,7 @@ describe('bridge: two buses on one host through a real nats-server', { skip }, (
     nats = await startNats();
     a = await machine(dir.dir, 'ma', ['a-dev', 'a-qa:qa']);
     b = await machine(dir.dir, 'mb', ['b-dev', 'b-qa1:qa', 'b-qa2:qa']);
-    await a.startBridge(nats.url);
-    await b.startBridge(nats.url);
-    await knows(a, 'b-dev', 'mb');
-    await knows(b, 'a-dev', 'ma');
+    await bridgeBoth(a, b, nats.url);
   });
   after(async () => {
     await a?.close();

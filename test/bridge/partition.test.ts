@@ -6,7 +6,7 @@ import type { Envelope } from '../../src/bus/envelope.js';
 import { tempDir, waitFor } from '../helpers/bus.js';
 import { natsSkipReason, startNats, startNatsCluster, type NatsServer } from '../helpers/nats.js';
 import { NetLab, netnsSkipReason } from '../helpers/netns.js';
-import { assertArrivedOnceInOrder, knows, machine, type Machine } from './bridge-helpers.js';
+import { assertArrivedOnceInOrder, bridgeBoth, machine, type Machine } from './bridge-helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,10 +61,7 @@ describe('bridge: two machines in network namespaces, a partition and a server r
     nats = await startNats({ netns: { lab, name: 'nats' }, storeDir: fs.mkdtempSync(path.join(dir.dir, 'nats-')) });
     a = await machine(dir.dir, 'ma', ['a-dev']);
     b = await machine(dir.dir, 'mb', ['b-dev']);
-    await a.startBridge(nats.url, [], ['ip', 'netns', 'exec', lab.namespace('ma')]);
-    await b.startBridge(nats.url, [], ['ip', 'netns', 'exec', lab.namespace('mb')]);
-    await knows(a, 'b-dev', 'mb');
-    await knows(b, 'a-dev', 'ma');
+    await bridgeBoth(a, b, nats.url, nats.url, { a: ['ip', 'netns', 'exec', lab.namespace('ma')], b: ['ip', 'netns', 'exec', lab.namespace('mb')] });
   });
   after(async () => {
     await a?.close();
@@ -109,10 +106,7 @@ describe('bridge: a three-node NATS cluster on loopback, one node killed mid-run
     a = await machine(dir.dir, 'ma', ['a-dev']);
     b = await machine(dir.dir, 'mb', ['b-dev']);
     // Each bridge knows every node; A starts on the first, B on the last.
-    await a.startBridge(cluster.urls.join(','));
-    await b.startBridge([...cluster.urls].reverse().join(','));
-    await knows(a, 'b-dev', 'mb');
-    await knows(b, 'a-dev', 'ma');
+    await bridgeBoth(a, b, cluster.urls.join(','), [...cluster.urls].reverse().join(','));
   });
   after(async () => {
     await a?.close();
