@@ -1,8 +1,9 @@
 import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 import { normalize, parseLine, type Envelope } from '../bus/envelope.js';
-import { InvalidMessageError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
-import { readRegistry } from '../bus/registry.js';
+import { readRegistry, type Registry } from '../bus/registry.js';
+import { InvalidMessageError, unlessFsRace } from '../bus/errors.js';
+import fs from 'node:fs';
 import { sendEnvelopes } from '../client/send.js';
 import { DeadLetterLog, deadLetterFor } from '../journal/dead-letters.js';
 import { MACHINE_HEADER } from './bridge-outbound.js';
@@ -25,6 +26,7 @@ export class BridgeInbound {
   received = 0;
   rejected = 0;
   private readonly deadLetters: DeadLetterLog;
+  private cached: { mtime: number; registry: Registry } | undefined;
 
   constructor(
     private readonly layout: Layout,
@@ -68,6 +70,13 @@ export class BridgeInbound {
     this.deadLetters.close();
   }
 
+  /** The registry, parsed again only when its file changed (a parse per message was a tenth of the inbound side's time). */
+  private registry(): Registry {
+    const mtime = unlessFsRace(() => fs.statSync(this.layout.registryFile).mtimeMs, 0, ['ENOENT']);
+    if (this.cached?.mtime !== mtime) this.cached = { mtime, registry: readRegistry(this.layout) };
+    return this.cached.registry;
+  }
+
   /** The envelope to journal, or undefined after dead-lettering what must not be. */
   private check(m: JsMsg): Envelope | undefined {
     const origin = m.headers?.get(MACHINE_HEADER) ?? '';
@@ -79,7 +88,7 @@ export class BridgeInbound {
       if (!origin) throw new InvalidMessageError('bad_origin', `No ${MACHINE_HEADER} header: not published by a bmad-bus bridge`);
       const { envelope } = normalize(parsed, { pipe });
       // One of our agents, or another machine's, cannot write from there; each machine's own orchestrator (`init`'s) can.
-      const ours = readRegistry(this.layout).agents[envelope.from];
+      const ours = this.registry().agents[envelope.from];
       const claimed = this.machineOf(envelope.from);
       if ((ours && ours.machine === undefined && ours.owner !== 'init') || (claimed !== undefined && claimed !== origin)) {
         throw new InvalidMessageError('forged_from', `from ${envelope.from} is an agent of ${claimed ?? this.machine}, but machine ${origin} sent it`);

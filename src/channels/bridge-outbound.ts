@@ -62,8 +62,12 @@ export class BridgeOutbound {
     const stop = (): void => failed.abort();
     signal.addEventListener('abort', stop, { once: true });
     const queue: InFlight[] = [];
+    // Woken when the queue shrinks or the pass fails: the wait at the in-flight limit is for an ack, not a timer.
+    let room: (() => void) | undefined;
+    failed.signal.addEventListener('abort', () => room?.(), { once: true });
     const settle = (): void => {
       while (queue[0]?.done) this.cursor = queue.shift()!.end;
+      if (queue.length < MAX_IN_FLIGHT) room?.();
     };
     try {
       for await (const line of followJournal(this.layout.journalDir, this.cursor, { signal: failed.signal })) {
@@ -92,7 +96,10 @@ export class BridgeOutbound {
           );
         }
         settle();
-        while (queue.length >= MAX_IN_FLIGHT && !failed.signal.aborted) await Promise.race([new Promise((r) => setTimeout(r, 5)), once(failed.signal)]);
+        while (queue.length >= MAX_IN_FLIGHT && !failed.signal.aborted) {
+          await new Promise<void>((resolve) => (room = resolve));
+          room = undefined;
+        }
       }
     } finally {
       signal.removeEventListener('abort', stop);
@@ -127,6 +134,7 @@ export class BridgeOutbound {
   }
 
   private refreshBook(): void {
+    // A stat per line, so that an agent registered a moment ago is never missed (it is cheap next to a publish).
     const mtime = unlessFsRace(() => fs.statSync(this.layout.registryFile).mtimeMs, 0, ['ENOENT']);
     if (mtime === this.registryMtime) return;
     this.registryMtime = mtime;
@@ -146,6 +154,3 @@ export class BridgeOutbound {
   }
 }
 
-function once(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
-}

@@ -1,10 +1,12 @@
-// `npm run bench [-- --quick] [-- --json] [-- --only 1,2|agents|hook] [-- --agents claude,codex]`: bmad-bus and its
+// `npm run bench [-- --quick] [-- --json] [-- --only 1,2|agents|hook|bridge] [-- --agents claude,codex]`: bmad-bus and its
 // baselines measured in the same run on the same machine, printed as one
 // table (or one JSON object). Every row runs even when a baseline cannot:
 // the row then says why. Not run by `npm test`.
 // Row 8 (agent-delivery.ts) runs the real agent CLIs of test/agents when they are installed
 // (`node test/agents/install-agents.mjs`), else says so; BENCH_AGENTS_IDLE / BENCH_AGENTS_BURST
 // set its counts, BENCH_AGENTS (or --agents) its CLIs.
+// Row 9 (bridge-bench.ts, `--only bridge`) links two buses through `bmad-bus bridge` and a local
+// nats-server -js, against raw JetStream on the same server; skipped when nats-server is missing.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -18,6 +20,7 @@ import { segmentFileName } from '../../src/journal/segments.js';
 import { DEFAULT_SEGMENT_BYTES } from '../../src/journal/writer.js';
 import type { Command, Reply } from './worker.js';
 import { benchSendKeysSleep, benchTmuxFanout, benchTmuxInjection } from './tmux-injection.js';
+import { benchBridge, type Latency as BridgeLatency } from './bridge-bench.js';
 import { agentTable, benchAgentDelivery, benchHook, hookTable, installedClis, parseClis, percentiles, type CliBenchResult, type HookVariant } from './agent-delivery.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -30,7 +33,7 @@ const QUICK = argv.includes('--quick');
 const JSON_OUT = argv.includes('--json');
 const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
 /** Rows by number or name (`--only agents` is row 8: the real agent CLIs and `bmad-bus hook`). */
-const ROW_NAMES: Record<string, number> = { throughput: 1, latency: 2, durability: 3, tmux: 4, cli: 5, memory: 6, scale: 7, agents: 8, hook: 8 };
+const ROW_NAMES: Record<string, number> = { throughput: 1, latency: 2, durability: 3, tmux: 4, cli: 5, memory: 6, scale: 7, agents: 8, hook: 8, bridge: 9 };
 const ONLY = onlyArg ? new Set(onlyArg.split(',').map((x) => ROW_NAMES[x.trim()] ?? Number(x))) : undefined;
 /** `--only hook`: row 8's `bmad-bus hook` figures without starting any agent CLI. */
 const onlyNames = onlyArg?.split(',').map((x) => x.trim()) ?? [];
@@ -50,6 +53,8 @@ const AGENT_CFG = {
   slowSeconds: 3,
   hookRuns: QUICK ? 5 : 15,
 };
+/** Row 9: messages per throughput round, and the latency run (rate, seconds). */
+const BRIDGE_CFG = { n: Number(process.env.BENCH_BRIDGE_N ?? (QUICK ? 2_000 : 20_000)), rate: 1000, seconds: QUICK ? 2 : 5 };
 let agentResults: CliBenchResult[] | undefined;
 let hookResults: HookVariant[] | undefined;
 let agentsSkipped: string | undefined;
@@ -754,6 +759,45 @@ async function row8(): Promise<void> {
   }
 }
 
+async function row9(): Promise<void> {
+  const r = await benchBridge({
+    ...BRIDGE_CFG,
+    rounds: CFG.rounds,
+    latRounds: CFG.latRounds,
+    log,
+    workers: () => {
+      const { reader, writers } = workers(1);
+      return { reader, writer: writers[0]! };
+    },
+  });
+  if (r.skipped) {
+    log(`bridge: skipped: ${r.skipped}`);
+    figures.push({ row: 9, name: 'bridge: bus A → NATS JetStream → bus B', unit: '', unavailable: `row skipped: ${r.skipped}` });
+    return;
+  }
+  const us = (xs: number[]): string => stat(xs).median.toFixed(0);
+  const cpu = `CPU per message (µs): bridge ma ${us(r.cpu.bridge.ma)}, bridge mb ${us(r.cpu.bridge.mb)}, routers A+B ${us(r.cpu.bridge.routers)}, nats-server ${us(r.cpu.bridge.nats)}; raw publisher ${us(r.cpu.raw.publisher)}, consumer ${us(r.cpu.raw.consumer)}, nats-server ${us(r.cpu.raw.nats)}`;
+  const note = [cpu, ...r.notes].join('; ');
+  const tp = stat(r.throughput.bridge);
+  const raw = stat(r.throughput.raw);
+  figures.push({
+    row: 9, name: `bridge throughput, ${fmtNum(BRIDGE_CFG.n)} msgs: A's bus.pipe (1 writer, batched) → bridge → NATS → bridge → read from B's inbox`, unit: 'msg/s', value: tp,
+    baseline: { name: `raw JetStream: publish with ack (≤256 in flight) → file stream → durable pull consume() + ack`, value: raw },
+    ratio: tp.median / raw.median, target: '≥ 0.5×', pass: tp.median / raw.median >= 0.5, note,
+  });
+  const q = (xs: BridgeLatency[], k: 'p50' | 'p99' | 'p999' | 'max'): Stat => stat(xs.map((x) => x[k]));
+  for (const k of ['p50', 'p99'] as const) {
+    const bus = q(r.latency.bridge, k);
+    const js = q(r.latency.raw, k);
+    figures.push({
+      row: 9, name: `bridge latency ${k} at ${fmtNum(BRIDGE_CFG.rate)} msg/s for ${BRIDGE_CFG.seconds} s: write into A's bus.pipe → read from B's inbox`, unit: 'ms', value: bus,
+      baseline: { name: 'raw JetStream publish → consume() at the same rate', value: js }, ratio: bus.median / js.median,
+      ...(k === 'p99' ? { target: '≤ 10 ms', pass: bus.median <= 10 } : {}),
+      note: `of which A → NATS (the publish of A's bridge at the server) ${k} ${q(r.latency.published, k).median.toFixed(2)} ms${k === 'p99' ? `; p99.9 ${q(r.latency.bridge, 'p999').median.toFixed(1)} ms, max ${q(r.latency.bridge, 'max').median.toFixed(1)} ms; raw p99.9 ${q(r.latency.raw, 'p999').median.toFixed(1)} ms, max ${q(r.latency.raw, 'max').median.toFixed(1)} ms` : ''}`,
+    });
+  }
+}
+
 // ---- output ------------------------------------------------------------------
 
 function fmtNum(x: number): string {
@@ -803,6 +847,7 @@ const ROWS: Array<[number, string, () => Promise<void>]> = [
   [6, 'memory', row6],
   [7, 'scale', row7],
   [8, 'real agent CLIs and `bmad-bus hook`', row8],
+  [9, 'bridge (two buses through NATS JetStream)', row9],
 ];
 
 const started = Date.now();
