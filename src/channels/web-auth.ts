@@ -34,10 +34,15 @@ export function cookieFor(token: string): string {
 
 /**
  * Whether a state-changing request comes from the page itself: its
- * `Origin` must be this server's own (`http://host:port`). A browser always
- * sends Origin on a POST; a missing one is refused too.
+ * `Origin` must be this server's own (`http://127.0.0.1:port`). Listening
+ * on another address (`--allow-remote`), the page is reached by whatever
+ * name the other machine uses, so there the Origin must match the request's
+ * own Host. A browser always sends Origin on a POST; a missing one is
+ * refused too.
  */
-export function sameOrigin(req: http.IncomingMessage, origins: readonly string[]): boolean {
+export function sameOrigin(req: http.IncomingMessage, origins: readonly string[], remote: boolean): boolean {
   const origin = req.headers.origin;
-  return typeof origin === 'string' && origins.includes(origin);
+  if (typeof origin !== 'string') return false;
+  if (origins.includes(origin)) return true;
+  return remote && req.headers.host !== undefined && origin === `http://${req.headers.host}`;
 }

@@ -27,6 +27,7 @@ const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
 };
 const MAX_BODY = 1024 * 1024;
+const LOOPBACK = new Set(['127.0.0.1', '::1']);
 
 export interface WebServerOptions {
   layout: Layout;
@@ -100,7 +101,7 @@ export async function startWebServer(options: WebServerOptions): Promise<Running
     }
     if (req.method === 'GET' && url.pathname.startsWith('/api/pane/')) return pane(res, decodeURIComponent(url.pathname.slice('/api/pane/'.length)));
     if (route === 'POST /api/send') {
-      if (!sameOrigin(req, origins)) return json(res, 403, { error: 'Origin is not this page' });
+      if (!sameOrigin(req, origins, !LOOPBACK.has(options.host))) return json(res, 403, { error: 'Origin is not this page' });
       return sendFrom(req, res);
     }
     json(res, 404, { error: `no ${route}` });
