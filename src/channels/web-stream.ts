@@ -15,6 +15,8 @@ const BATCH_MS = 100;
 /** Messages per tick and page at most; past that the page gets a `gap` (it can page back for them). */
 const MAX_PER_BATCH = 500;
 const SNAPSHOT_MS = 1000;
+/** What a page may leave unread in its connection before it is dropped. */
+const MAX_UNREAD_BYTES = 8 * 1024 * 1024;
 
 interface Client {
   res: http.ServerResponse;
@@ -129,6 +131,12 @@ export class WebStream {
 
   private flush(): void {
     for (const c of this.clients) {
+      // A page that stopped reading (a frozen tab) would grow this process without bound: it is let go, and reconnects when it wakes.
+      if (c.res.writableLength > MAX_UNREAD_BYTES) {
+        this.clients.delete(c);
+        c.res.destroy();
+        continue;
+      }
       if (c.messages.length > 0) send(c.res, 'messages', c.messages.splice(0));
       if (c.dead.length > 0) send(c.res, 'dead', c.dead.splice(0));
       if (c.skipped > 0) {
