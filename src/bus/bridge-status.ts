@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { unlessFsRace } from './errors.js';
 import { parseJsonOrUndefined } from './json-scan.js';
+import { pidAlive } from './pid-alive.js';
 import type { Layout } from './layout.js';
 
 /** What the bridge reports about itself (state/bridge-status.json, rewritten every second), for `status`. */
@@ -36,14 +37,5 @@ export function readBridgeStatus(layout: Layout): (BridgeStatus & { running: boo
   const text = unlessFsRace(() => fs.readFileSync(layout.bridgeStatusFile, 'utf8'), undefined, ['ENOENT']);
   const status = text === undefined ? undefined : parseJsonOrUndefined<BridgeStatus>(text);
   if (!status) return undefined;
-  return { ...status, running: status.stopped === undefined && alive(status.pid) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return { ...status, running: status.stopped === undefined && pidAlive(status.pid) };
 }

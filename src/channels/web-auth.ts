@@ -1,6 +1,9 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 
+/** Addresses only this machine reaches: anything else needs `--allow-remote`, and matches POSTs by Host. */
+export const LOOPBACK: ReadonlySet<string> = new Set(['127.0.0.1', '::1', 'localhost']);
+
 /** The cookie the token travels in after the first page: HttpOnly (no script reads it), SameSite=Strict (no other site sends it). */
 export const COOKIE = 'bmad_web';
 

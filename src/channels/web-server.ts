@@ -12,7 +12,7 @@ import { traceMessage } from '../client/trace.js';
 import { lastMessages } from '../journal/last-messages.js';
 import { journalEnd } from '../journal/segments.js';
 import { capturePane } from '../tmux/pane-capture.js';
-import { cookieFor, sameOrigin, sameToken, tokenOf } from './web-auth.js';
+import { LOOPBACK, cookieFor, sameOrigin, sameToken, tokenOf } from './web-auth.js';
 import { WebStream, webSnapshot } from './web-stream.js';
 
 /** The page's files, shipped in the package (`web/`), read once at start: nothing is fetched at run time. */
@@ -27,7 +27,6 @@ const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
 };
 const MAX_BODY = 1024 * 1024;
-const LOOPBACK = new Set(['127.0.0.1', '::1']);
 
 export interface WebServerOptions {
   layout: Layout;

@@ -4,7 +4,7 @@ import { UsageError } from '../bus/errors.js';
 import { writeFileAtomic } from '../bus/fs-safety.js';
 import type { Layout } from '../bus/layout.js';
 import { openRoot } from '../bus/root.js';
-import { newToken } from '../channels/web-auth.js';
+import { LOOPBACK, newToken } from '../channels/web-auth.js';
 import { printLine, rootOf, tmuxSocketOf, type GlobalOptions } from './context.js';
 
 export interface WebCommandOptions extends GlobalOptions {
@@ -14,8 +14,6 @@ export interface WebCommandOptions extends GlobalOptions {
   allowRemote?: boolean;
   newToken?: boolean;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
  * `bmad-bus web`: serves the team's page until SIGTERM / SIGINT and prints

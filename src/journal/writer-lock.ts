@@ -3,6 +3,7 @@ import lockfile from 'proper-lockfile';
 import { RouterAlreadyRunningError, unlessFsRace } from '../bus/errors.js';
 import { parseJsonOrUndefined } from '../bus/json-scan.js';
 import type { Layout } from '../bus/layout.js';
+import { pidAlive } from '../bus/pid-alive.js';
 
 // The lock directory's mtime is refreshed every UPDATE ms; a holder killed with
 // -9 leaves a lock that counts as stale after STALE ms.
@@ -89,15 +90,3 @@ function holderText(layout: Layout): string {
   return '';
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed process stays a zombie until its parent reaps it: it answers signal 0 but is gone.
-  const stat = unlessFsRace(() => fs.readFileSync(`/proc/${pid}/stat`, 'latin1'), undefined);
-  // Unreadable: gone between the signal and this read — unless there is no /proc at all (then trust the signal).
-  if (stat === undefined) return !fs.existsSync('/proc/self/stat');
-  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BusError, RouterNotRunningError } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
-import { pidAlive } from '../journal/writer-lock.js';
+import { pidAlive } from '../bus/pid-alive.js';
 import { readLiveKeeperStatus, readLiveRouterStatus } from './router-status.js';
 
 /** The CLI entry point, for starting the keeper and routers as child processes. */

@@ -1,7 +1,7 @@
 import type { Layout } from '../bus/layout.js';
 import { readStateFile } from '../bus/state-file.js';
 import { writeReport } from '../bus/fs-safety.js';
-import { pidAlive } from '../journal/writer-lock.js';
+import { pidAlive } from '../bus/pid-alive.js';
 
 /** What a running router tells `status` about itself (state/router-status.json). */
 export interface RouterStatus {

@@ -8,7 +8,7 @@ import { buildProgram } from '../../src/cli.js';
 import { Layout } from '../../src/bus/layout.js';
 import { setGroups } from '../../src/bus/registry.js';
 import { journalEnd } from '../../src/journal/segments.js';
-import { pidAlive } from '../../src/journal/writer-lock.js';
+import { pidAlive } from '../../src/bus/pid-alive.js';
 import { BIN, cli, startRouter, tempRoot, waitFor, type CliResult, type RunningRouter } from '../helpers/bus.js';
 import { InboxTap, writeFifo } from '../helpers/inbox.js';
 
