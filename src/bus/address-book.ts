@@ -22,6 +22,19 @@ export interface Recipients {
   unknown?: string;
 }
 
+/** This machine's groups with other machines' (registry.remote_groups): members of both; this machine's leader first. */
+function mergeGroups(local: Registry['groups'], remote: Registry['groups']): Registry['groups'] {
+  if (Object.keys(remote).length === 0) return local;
+  const merged: Registry['groups'] = { ...remote, ...local };
+  for (const [name, theirs] of Object.entries(remote)) {
+    const ours = local[name];
+    if (!ours) continue;
+    const leader = ours.leader ?? theirs.leader;
+    merged[name] = { ...(leader !== undefined ? { leader } : {}), members: [...new Set([...ours.members, ...theirs.members])] };
+  }
+  return merged;
+}
+
 /**
  * Resolves addresses against the registry: a name, `*` (everyone but the
  * sender), `role:R` (one live agent of the role, chosen once when the message
@@ -37,7 +50,7 @@ export class AddressBook {
 
   update(registry: Registry): void {
     this.agents = new Map(Object.entries(registry.agents));
-    this.groups = registry.groups;
+    this.groups = mergeGroups(registry.groups, registry.remote_groups ?? {});
   }
 
   get names(): string[] {

@@ -80,14 +80,21 @@ export interface GroupRecord {
 
 export interface Registry {
   agents: Record<string, AgentRecord>;
+  /** This machine's groups (the topology sets them). */
   groups: Record<string, GroupRecord>;
+  /**
+   * The groups other machines define, merged (the NATS bridge keeps them):
+   * `group:G` reaches the members of both, `leader:G` this machine's leader
+   * when it names one, else theirs.
+   */
+  remote_groups?: Record<string, GroupRecord>;
 }
 
 const EMPTY: Registry = { agents: {}, groups: {} };
 
 export function readRegistry(layout: Layout): Registry {
   const registry = readStateFile<Registry>(layout.registryFile, EMPTY);
-  return { agents: registry.agents ?? {}, groups: registry.groups ?? {} };
+  return { ...registry, agents: registry.agents ?? {}, groups: registry.groups ?? {} };
 }
 
 export type AgentInput = Omit<AgentRecord, 'registered' | 'deliver'> & { deliver?: DeliveryMode };
@@ -111,7 +118,7 @@ export async function addAgent(layout: Layout, input: AgentInput): Promise<Agent
       throw new UsageError(`Agent name \`${input.name}\` belongs to machine ${previous.machine ?? '?'} (the NATS bridge registered it): choose another name`);
     }
     const record: AgentRecord = { ...previous, ...dropUndefined(input), deliver, registered: previous?.registered ?? new Date().toISOString() };
-    return { value: { agents: { ...registry.agents, [input.name]: record }, groups: registry.groups ?? {} }, result: record };
+    return { value: { ...registry, agents: { ...registry.agents, [input.name]: record }, groups: registry.groups ?? {} }, result: record };
   });
 }
 
@@ -122,7 +129,7 @@ export async function removeAgent(layout: Layout, name: string): Promise<void> {
     if (!registry.agents?.[name]) throw new UnknownAgentError(`No agent named \`${name}\` (see \`bmad-bus agents\`)`);
     const agents = { ...registry.agents };
     delete agents[name];
-    return { value: { agents, groups: registry.groups ?? {} }, result: undefined };
+    return { value: { ...registry, agents, groups: registry.groups ?? {} }, result: undefined };
   });
   try {
     fs.unlinkSync(layout.inboxPipe(name));
@@ -132,13 +139,15 @@ export async function removeAgent(layout: Layout, name: string): Promise<void> {
 }
 
 /**
- * Makes the agents of other machines (`owner: bridge`) exactly `remote`, in
- * one locked write: added, updated or removed, never touching an agent of
- * this machine (a local agent of the same name wins here). Returns the names
- * that were left out because a local agent has them.
+ * Makes the agents of other machines (`owner: bridge`) exactly `remote`, and
+ * their groups exactly `groups`, in one locked write: added, updated or
+ * removed, never touching an agent of this machine (a local agent of the
+ * same name wins here). Returns the names that were left out because a
+ * local agent has them.
  */
-export async function replaceBridgedAgents(layout: Layout, remote: ReadonlyArray<Pick<AgentRecord, 'name' | 'machine' | 'role' | 'status'>>): Promise<string[]> {
+export async function replaceBridgedAgents(layout: Layout, remote: ReadonlyArray<Pick<AgentRecord, 'name' | 'machine' | 'role' | 'status'>>, groups: Record<string, GroupRecord> = {}): Promise<string[]> {
   for (const r of remote) assertName(r.name);
+  assertGroups(groups);
   return updateStateFile(layout.registryFile, EMPTY, (registry) => {
     const agents: Record<string, AgentRecord> = {};
     for (const [name, record] of Object.entries(registry.agents ?? {})) if (record.owner !== BRIDGE_OWNER) agents[name] = record;
@@ -151,22 +160,31 @@ export async function replaceBridgedAgents(layout: Layout, remote: ReadonlyArray
       const previous = registry.agents?.[r.name];
       agents[r.name] = { ...dropUndefined(r), name: r.name, deliver: 'none', owner: BRIDGE_OWNER, registered: previous?.registered ?? new Date().toISOString() };
     }
-    const same = JSON.stringify(agents) === JSON.stringify(registry.agents ?? {});
-    return { ...(same ? {} : { value: { agents, groups: registry.groups ?? {} } }), result: clashes };
+    const remoteGroups = Object.keys(groups).length > 0 ? { remote_groups: groups } : {};
+    const same = JSON.stringify(agents) === JSON.stringify(registry.agents ?? {}) && JSON.stringify(groups) === JSON.stringify(registry.remote_groups ?? {});
+    if (same) return { result: clashes };
+    const rest: Partial<Registry> = { ...registry };
+    delete rest.remote_groups;
+    return { value: { ...rest, agents, groups: registry.groups ?? {}, ...remoteGroups }, result: clashes };
   });
 }
 
 /** Replaces the groups owned by the registry (the topology sets them). */
 export async function setGroups(layout: Layout, groups: Record<string, GroupRecord>): Promise<void> {
+  assertGroups(groups);
+  await updateStateFile(layout.registryFile, EMPTY, (registry) => ({
+    value: { ...registry, agents: registry.agents ?? {}, groups: { ...registry.groups, ...groups } },
+    result: undefined,
+  }));
+}
+
+function assertGroups(groups: Record<string, GroupRecord>): void {
   for (const [name, group] of Object.entries(groups)) {
     assertName(name, 'group name');
     if (group.leader !== undefined) assertName(group.leader, 'group leader');
+    if (!Array.isArray(group.members)) throw new UsageError(`Expected group ${name}'s members to be a list of agent names`);
     for (const member of group.members) assertName(member, 'group member');
   }
-  await updateStateFile(layout.registryFile, EMPTY, (registry) => ({
-    value: { agents: registry.agents ?? {}, groups: { ...registry.groups, ...groups } },
-    result: undefined,
-  }));
 }
 
 export function getAgent(layout: Layout, name: string): AgentRecord {

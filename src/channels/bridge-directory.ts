@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { unlessFsRace } from '../bus/errors.js';
 import type { Layout } from '../bus/layout.js';
-import { BRIDGE_OWNER, readRegistry, replaceBridgedAgents, type AgentRecord } from '../bus/registry.js';
+import { BRIDGE_OWNER, readRegistry, replaceBridgedAgents, type AgentRecord, type GroupRecord } from '../bus/registry.js';
 
 /** What the directory says about one agent: the machine it lives on, and what addresses need (role, status). */
 export interface DirectoryEntry {
@@ -13,6 +13,17 @@ export interface DirectoryEntry {
   at: string;
 }
 
+/** What the directory says about one machine's groups (its topology's), under the key `_groups.<machine>`. */
+export interface DirectoryGroups {
+  machine: string;
+  groups: Record<string, GroupRecord>;
+  at: string;
+}
+
+/** Group entries' keys: `_` starts no agent name, so they never clash with one. */
+const GROUPS_PREFIX = '_groups.';
+const groupsKey = (machine: string): string => `${GROUPS_PREFIX}${machine}`;
+
 /**
  * Which agent lives on which machine, in a JetStream KV bucket (one key per
  * agent name: names are global to the team). Each bridge publishes the
@@ -21,10 +32,14 @@ export interface DirectoryEntry {
  * so `*`, `role:` and plain names resolve across machines with the bus's own
  * address rules. A name another machine has claimed is refused: it is not
  * published, and `conflicts` says so (status, log), until it is renamed
- * there or here.
+ * there or here. Each machine's groups are published too (one key per
+ * machine), so `group:G` reaches every machine's members of G.
  */
 export class BridgeDirectory {
   private readonly remote = new Map<string, DirectoryEntry>();
+  /** Other machines' groups: machine → its groups. */
+  private readonly remoteGroups = new Map<string, Record<string, GroupRecord>>();
+  private publishedGroups: string | undefined;
   /** Our agents that another machine claimed first: name → that machine. */
   readonly conflicts = new Map<string, string>();
   private published = new Map<string, string>();
@@ -71,6 +86,12 @@ export class BridgeDirectory {
       const claimed = await this.claim(kv, agent.name, entry);
       if (claimed) this.published.set(agent.name, key);
     }
+    const groups = JSON.stringify(registry.groups);
+    if (groups !== this.publishedGroups) {
+      const entry: DirectoryGroups = { machine: this.machine, groups: registry.groups, at: new Date().toISOString() };
+      await kv.put(groupsKey(this.machine), JSON.stringify(entry));
+      this.publishedGroups = groups;
+    }
     // Gone from our registry: gone from the directory (only entries that are ours).
     for (const name of [...this.published.keys()]) {
       if (wanted.has(name)) continue;
@@ -110,6 +131,10 @@ export class BridgeDirectory {
   }
 
   private take(entry: KvEntry): void {
+    if (entry.key.startsWith(GROUPS_PREFIX)) {
+      this.takeGroups(entry);
+      return;
+    }
     if (entry.operation !== 'PUT') {
       this.remote.delete(entry.key);
       return;
@@ -125,10 +150,47 @@ export class BridgeDirectory {
     else this.remote.set(entry.key, value);
   }
 
-  /** The local registry's bridged agents made to match the directory. */
+  private takeGroups(entry: KvEntry): void {
+    const machine = entry.key.slice(GROUPS_PREFIX.length);
+    if (machine === this.machine) return;
+    if (entry.operation !== 'PUT') {
+      this.remoteGroups.delete(machine);
+      return;
+    }
+    try {
+      const value = entry.json<DirectoryGroups>();
+      if (value?.machine !== machine || typeof value.groups !== 'object' || value.groups === null) throw new Error('not a groups entry');
+      this.remoteGroups.set(machine, value.groups);
+    } catch (error) {
+      this.log(`directory: entry ${entry.key} ignored: ${(error as Error).message}`);
+    }
+  }
+
+  /** Every other machine's groups as one: members of all; the leader of the first machine (by name) that names one. */
+  private mergedRemoteGroups(): Record<string, GroupRecord> {
+    const merged: Record<string, GroupRecord> = {};
+    for (const machine of [...this.remoteGroups.keys()].sort()) {
+      for (const [name, group] of Object.entries(this.remoteGroups.get(machine)!)) {
+        if (!Array.isArray(group?.members)) continue;
+        const seen = merged[name];
+        const leader = seen?.leader ?? group.leader;
+        merged[name] = { ...(leader !== undefined ? { leader } : {}), members: [...new Set([...(seen?.members ?? []), ...group.members])] };
+      }
+    }
+    return merged;
+  }
+
+  /** The local registry's bridged agents and groups made to match the directory. */
   private async apply(): Promise<void> {
     const remote = [...this.remote].map(([name, e]) => ({ name, machine: e.machine, ...(e.role ? { role: e.role } : {}), ...(e.status ? { status: e.status } : {}) }));
-    const clashes = await replaceBridgedAgents(this.layout, remote);
+    let clashes: string[];
+    try {
+      clashes = await replaceBridgedAgents(this.layout, remote, this.mergedRemoteGroups());
+    } catch (error) {
+      // A machine published a name this bus cannot hold: its agents are left as they were, and the log says why.
+      this.log(`directory: not applied: ${(error as Error).message}`);
+      return;
+    }
     for (const name of clashes) {
       if (this.conflicts.has(name)) continue;
       this.conflicts.set(name, this.remote.get(name)!.machine);

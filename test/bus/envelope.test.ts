@@ -297,6 +297,13 @@ describe('names', () => {
     assert.deepEqual(book.consumersOf('dev-1'), ['inbox:dev-1']);
     assert.deepEqual(book.consumersOf('dev-2'), ['inbox:dev-2', 'tmux:dev-2']);
     assert.deepEqual(book.consumersOf('qa-1'), []);
+
+    // Other machines' groups (the bridge's remote_groups): members of both; this machine's leader first, else theirs.
+    book.update({ ...registry, remote_groups: { web: { leader: 'dev-3', members: ['dev-3', 'dev-1'] }, ops: { leader: 'dev-3', members: ['dev-3'] } } });
+    assert.deepEqual(to('group:web', 'dev-2'), { agents: ['dev-1', 'qa-1', 'dev-3'] }, 'each member once');
+    assert.deepEqual(to('leader:web'), { agents: ['dev-1'] }, "this machine's leader");
+    assert.deepEqual(to('group:ops'), { agents: ['dev-3'] }, 'a group only another machine defines');
+    assert.deepEqual(to('leader:ops'), { agents: ['dev-3'] });
   });
 });
 
