@@ -73,6 +73,8 @@ export class Layout {
   /** The NATS bridge's cursor in the journal (what it published), and what it reports about itself, for `status`. */
   get bridgeCursorFile(): string { return path.join(this.stateDir, 'bridge-cursor.json'); }
   get bridgeStatusFile(): string { return path.join(this.stateDir, 'bridge-status.json'); }
+  /** The ids the bridge journaled from NATS that its outbound side has not passed yet (channels/bridge-arrivals.ts). */
+  get bridgeArrivalsFile(): string { return path.join(this.stateDir, 'bridge-arrivals'); }
   /** `bmad-bus web`'s access token (0600), and where a running one listens. */
   get webTokenFile(): string { return path.join(this.stateDir, 'web-token'); }
   get webStatusFile(): string { return path.join(this.stateDir, 'web.json'); }

@@ -6,6 +6,7 @@ import { InvalidMessageError, unlessFsRace } from '../bus/errors.js';
 import fs from 'node:fs';
 import { sendEnvelopes } from '../client/send.js';
 import { DeadLetterLog, deadLetterFor } from '../journal/dead-letters.js';
+import type { BridgeArrivals } from './bridge-arrivals.js';
 import { MACHINE_HEADER } from './bridge-outbound.js';
 
 /** This machine's durable consumer of its subject (runBridge makes it). */
@@ -34,6 +35,8 @@ export class BridgeInbound {
     private readonly machine: string,
     /** The machine the directory says an agent lives on (undefined: none claims it). */
     private readonly machineOf: (agent: string) => string | undefined,
+    /** Where the ids journaled from NATS are written down, so the outbound side never sends them back. */
+    private readonly arrivals: BridgeArrivals,
     private readonly log: (line: string) => void,
   ) {
     this.deadLetters = new DeadLetterLog(layout.deadLetterFile);
@@ -45,25 +48,66 @@ export class BridgeInbound {
     return info.num_pending + info.num_ack_pending;
   }
 
-  /** Takes messages until `signal` aborts or journaling fails (then it throws, unacked messages come again). */
+  /**
+   * Takes messages until `signal` aborts or journaling fails (then it throws,
+   * and what was not acked comes again). What the consumer delivers while a
+   * batch is being journaled makes the next batch: one write into the bus
+   * for many messages, each batch journaled, then acked, in stream order.
+   */
   async pass(js: JetStreamClient, signal: AbortSignal): Promise<void> {
     const consumer = await js.consumers.get(this.stream, inboundDurable(this.machine));
-    const messages = await consumer.consume({ max_messages: 256 });
+    let waiting: JsMsg[] = [];
+    let chain: Promise<void> = Promise.resolve();
+    let failure: { error: unknown } | undefined;
+    let fail: (error: unknown) => void = () => undefined;
+    const failedOnce = new Promise<never>((_, reject) => (fail = reject));
+    failedOnce.catch(() => undefined);
+    const flush = async (): Promise<void> => {
+      const batch = waiting;
+      waiting = [];
+      if (batch.length === 0 || failure) return;
+      try {
+        await this.journal(batch);
+      } catch (error) {
+        failure = { error };
+        fail(error);
+      }
+    };
+    const messages = await consumer.consume({
+      max_messages: 256,
+      callback: (m) => {
+        if (failure) return; // not acked: it comes again, after the journal
+        waiting.push(m);
+        if (waiting.length === 1) chain = chain.then(flush);
+      },
+    });
     const stop = (): void => void messages.close();
     signal.addEventListener('abort', stop, { once: true });
     try {
-      for await (const m of messages) {
-        const envelope = this.check(m);
-        if (envelope) {
-          await sendEnvelopes(this.layout, [envelope]);
-          this.received++;
-        }
-        m.ack();
-      }
+      const closed = await Promise.race([messages.closed(), failedOnce]);
+      await chain;
+      if (closed instanceof Error && !signal.aborted) throw closed;
     } finally {
       signal.removeEventListener('abort', stop);
       await messages.close().catch(() => undefined);
     }
+    if (failure) throw failure.error;
+  }
+
+  /** Checks a batch, journals what passes (written down as arrivals first), then acks them all. */
+  private async journal(batch: JsMsg[]): Promise<void> {
+    const envelopes: Envelope[] = [];
+    const registry = this.registry();
+    for (const m of batch) {
+      const envelope = this.check(m, registry);
+      if (envelope) envelopes.push(envelope);
+    }
+    if (envelopes.length > 0) {
+      this.arrivals.add(envelopes.map((e) => e.id));
+      await sendEnvelopes(this.layout, envelopes);
+      this.received += envelopes.length;
+    }
+    for (const m of batch) m.ack();
   }
 
   close(): void {
@@ -78,7 +122,7 @@ export class BridgeInbound {
   }
 
   /** The envelope to journal, or undefined after dead-lettering what must not be. */
-  private check(m: JsMsg): Envelope | undefined {
+  private check(m: JsMsg, registry: Registry): Envelope | undefined {
     const origin = m.headers?.get(MACHINE_HEADER) ?? '';
     const pipe = `nats:${origin || '?'}`;
     try {
@@ -88,7 +132,7 @@ export class BridgeInbound {
       if (!origin) throw new InvalidMessageError('bad_origin', `No ${MACHINE_HEADER} header: not published by a bmad-bus bridge`);
       const { envelope } = normalize(parsed, { pipe });
       // One of our agents, or another machine's, cannot write from there; each machine's own orchestrator (`init`'s) can.
-      const ours = this.registry().agents[envelope.from];
+      const ours = registry.agents[envelope.from];
       const claimed = this.machineOf(envelope.from);
       if ((ours && ours.machine === undefined && ours.owner !== 'init') || (claimed !== undefined && claimed !== origin)) {
         throw new InvalidMessageError('forged_from', `from ${envelope.from} is an agent of ${claimed ?? this.machine}, but machine ${origin} sent it`);

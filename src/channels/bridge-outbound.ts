@@ -8,7 +8,8 @@ import { writeReport } from '../bus/fs-safety.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry } from '../bus/registry.js';
 import { readStateFile } from '../bus/state-file.js';
-import { followJournal, journalEnd } from '../journal/follow.js';
+import { followJournalBatches, journalEnd } from '../journal/follow.js';
+import type { BridgeArrivals } from './bridge-arrivals.js';
 import { journalLines } from '../journal/reader.js';
 
 /** The subject a machine's bridge consumes: `<stream>.to.<machine>`. */
@@ -22,6 +23,8 @@ const MAX_IN_FLIGHT = 256;
 interface InFlight {
   end: number;
   done: boolean;
+  /** The id of a message the inbound side journaled: forgotten by the arrivals once the cursor is past it. */
+  arrival?: string;
 }
 
 /**
@@ -50,7 +53,10 @@ export class BridgeOutbound {
     private readonly layout: Layout,
     private readonly stream: string,
     private readonly machine: string,
+    /** What the inbound side journaled from NATS: never published back out. */
+    private readonly arrivals: BridgeArrivals,
   ) {
+
     this.cursor = readStateFile<{ cursor?: number }>(layout.bridgeCursorFile, {}).cursor ?? journalEnd(layout.journalDir);
     this.book = new AddressBook(readRegistry(layout));
   }
@@ -62,44 +68,57 @@ export class BridgeOutbound {
     const stop = (): void => failed.abort();
     signal.addEventListener('abort', stop, { once: true });
     const queue: InFlight[] = [];
-    // Woken when the queue shrinks or the pass fails: the wait at the in-flight limit is for an ack, not a timer.
+    // Woken when the queue has room again or the pass fails: the wait at the in-flight limit is for acks, not a timer.
     let room: (() => void) | undefined;
     failed.signal.addEventListener('abort', () => room?.(), { once: true });
     const settle = (): void => {
-      while (queue[0]?.done) this.cursor = queue.shift()!.end;
-      if (queue.length < MAX_IN_FLIGHT) room?.();
+      while (queue[0]?.done) {
+        const entry = queue.shift()!;
+        this.cursor = entry.end;
+        if (entry.arrival !== undefined) this.arrivals.take(entry.arrival);
+      }
+      // Half the window free before the next publishes: they then go out together, in one socket write.
+      if (queue.length <= MAX_IN_FLIGHT / 2) room?.();
+    };
+    const acked = (entry: InFlight) => (): void => {
+      entry.done = true;
+      this.inFlight--;
+      this.published++;
+      settle();
+    };
+    const refused = (error: unknown): void => {
+      failure ??= error;
+      failed.abort();
     };
     try {
-      for await (const line of followJournal(this.layout.journalDir, this.cursor, { signal: failed.signal })) {
+      for await (const lines of followJournalBatches(this.layout.journalDir, this.cursor, { signal: failed.signal })) {
         this.refreshBook();
-        const targets = this.targets(decodeJournalLine(line.line));
-        const entry: InFlight = { end: line.end, done: targets.length === 0 };
-        queue.push(entry);
-        if (!entry.done) {
-          this.inFlight++;
-          const publishes = targets.map(({ machine, payload, msgID }) => {
-            const h = natsHeaders();
-            h.set(MACHINE_HEADER, this.machine);
-            return js.publish(machineSubject(this.stream, machine), payload, { msgID, headers: h });
-          });
-          void Promise.all(publishes).then(
-            () => {
-              entry.done = true;
-              this.inFlight--;
-              this.published++;
-              settle();
-            },
-            (error: unknown) => {
-              failure ??= error;
-              failed.abort();
-            },
-          );
+        // A batch's publishes are made without a pause between them: the client writes them to its socket in one go.
+        for (const line of lines) {
+          if (failed.signal.aborted) break;
+          const envelope = decodeJournalLine(line.line);
+          const targets = this.targets(envelope);
+          const entry: InFlight = { end: line.end, done: targets.length === 0, ...(this.arrivals.has(envelope.id) ? { arrival: envelope.id } : {}) };
+          queue.push(entry);
+          if (!entry.done) {
+            this.inFlight++;
+            const publishes = targets.map(({ machine, payload, msgID }) => {
+              // Its own headers each: the client adds the Nats-Msg-Id to them.
+              const headers = natsHeaders();
+              headers.set(MACHINE_HEADER, this.machine);
+              return js.publish(machineSubject(this.stream, machine), payload, { msgID, headers });
+            });
+            void (publishes.length === 1 ? publishes[0]! : Promise.all(publishes)).then(acked(entry), refused);
+          }
+          if (queue.length >= MAX_IN_FLIGHT) {
+            settle();
+            while (queue.length >= MAX_IN_FLIGHT && !failed.signal.aborted) {
+              await new Promise<void>((resolve) => (room = resolve));
+              room = undefined;
+            }
+          }
         }
         settle();
-        while (queue.length >= MAX_IN_FLIGHT && !failed.signal.aborted) {
-          await new Promise<void>((resolve) => (room = resolve));
-          room = undefined;
-        }
       }
     } finally {
       signal.removeEventListener('abort', stop);
@@ -111,6 +130,7 @@ export class BridgeOutbound {
 
   /** Persists the cursor (the caller does so now and then, and at exit). */
   saveCursor(): void {
+    this.arrivals.compact();
     writeReport(this.layout.bridgeCursorFile, `${JSON.stringify({ cursor: this.cursor, updated: new Date().toISOString() })}\n`);
   }
 
@@ -121,20 +141,24 @@ export class BridgeOutbound {
    * changes there.
    */
   private targets(envelope: Envelope): Array<{ machine: string; payload: string; msgID: string }> {
-    if (this.book.get(envelope.from)?.machine !== undefined) return []; // it came from another machine
+    // It came from another machine: a sender the directory knows, or one the inbound side journaled.
+    if (this.arrivals.has(envelope.id) || this.book.get(envelope.from)?.machine !== undefined) return [];
     const machines = new Set<string>();
-    for (const agent of this.book.recipients(envelope).agents) {
+    const { agents } = this.book.recipients(envelope);
+    for (const agent of agents) {
       const machine = this.book.get(agent)?.machine;
       if (machine !== undefined && machine !== this.machine) machines.add(machine);
     }
     if (machines.size === 0) return [];
     const { rcpt, ...rest } = envelope;
-    const payload = serialize(rcpt !== undefined ? { ...rest, to: rcpt } : rest);
+    // A role choice, or the leader this machine knows of, travels as the agent's name: the other side cannot choose differently.
+    const chosen = rcpt ?? (envelope.to.startsWith('leader:') ? agents[0] : undefined);
+    const payload = serialize(chosen !== undefined ? { ...rest, to: chosen } : rest);
     return [...machines].map((machine) => ({ machine, payload, msgID: machines.size === 1 ? envelope.id : `${envelope.id}@${machine}` }));
   }
 
   private refreshBook(): void {
-    // A stat per line, so that an agent registered a moment ago is never missed (it is cheap next to a publish).
+    // A stat per batch read, so that an agent registered a moment ago is never missed (it is cheap next to a publish).
     const mtime = unlessFsRace(() => fs.statSync(this.layout.registryFile).mtimeMs, 0, ['ENOENT']);
     if (mtime === this.registryMtime) return;
     this.registryMtime = mtime;

@@ -6,6 +6,7 @@ import { BusError, UsageError, unlessFsRace } from '../bus/errors.js';
 import { writeReport } from '../bus/fs-safety.js';
 import type { Layout } from '../bus/layout.js';
 import { acquireProcessLock } from '../journal/writer-lock.js';
+import { BridgeArrivals } from './bridge-arrivals.js';
 import { BridgeDirectory } from './bridge-directory.js';
 import { BridgeInbound, inboundDurable } from './bridge-inbound.js';
 import { redact, type BridgeOptions } from './bridge-options.js';
@@ -63,8 +64,9 @@ export async function runBridge(layout: Layout, options: BridgeOptions, run: Run
     nc = await connectTo(options);
     let session: Session | undefined = await prepare(nc, options);
     const directory = new BridgeDirectory(layout, options.machine, run.log);
-    const outbound = new BridgeOutbound(layout, options.stream, options.machine);
-    const inbound = new BridgeInbound(layout, options.stream, options.machine, (a) => directory.machineOf(a), run.log);
+    const arrivals = new BridgeArrivals(layout.bridgeArrivalsFile);
+    const outbound = new BridgeOutbound(layout, options.stream, options.machine, arrivals);
+    const inbound = new BridgeInbound(layout, options.stream, options.machine, (a) => directory.machineOf(a), arrivals, run.log);
     const statusLoop = every(run.signal, STATUS_EVERY_MS, async () => {
       outbound.saveCursor();
       const lag = outbound.lag();
@@ -96,6 +98,7 @@ export async function runBridge(layout: Layout, options: BridgeOptions, run: Run
     }
     await statusLoop;
     inbound.close();
+    arrivals.close();
   } finally {
     status.connected = false;
     status.stopped = new Date().toISOString();

@@ -15,14 +15,23 @@ export interface FollowOptions {
  * wake-up: file events merge bursts of appends, so an event is only a hint.
  */
 export async function* followJournal(dir: string, from: number, options: FollowOptions = {}): AsyncGenerator<JournalLine> {
+  for await (const lines of followJournalBatches(dir, from, options)) yield* lines;
+}
+
+/**
+ * followJournal a read at a time: each batch is every whole line that was
+ * there (up to about 1 MiB), so a consumer can handle it in one go (one
+ * socket write for many publishes, one look at the registry).
+ */
+export async function* followJournalBatches(dir: string, from: number, options: FollowOptions = {}): AsyncGenerator<JournalLine[]> {
   let position = from;
   const waiter = new Waiter(dir, options);
   try {
     while (!options.signal?.aborted) {
       const { lines, next } = readJournal(dir, position, 1024 * 1024);
       position = next;
-      for (const line of lines) yield line;
-      if (lines.length === 0) await waiter.wait();
+      if (lines.length > 0) yield lines;
+      else await waiter.wait();
     }
   } finally {
     waiter.close();
