@@ -21,6 +21,8 @@ import { DEFAULT_SEGMENT_BYTES } from '../../src/journal/writer.js';
 import type { Command, Reply } from './worker.js';
 import { benchSendKeysSleep, benchTmuxFanout, benchTmuxInjection } from './tmux-injection.js';
 import { benchBridge, type Latency as BridgeLatency } from './bridge-bench.js';
+import { cpuMs, rawLatency, rawRound, rawThroughput } from './durable-peers.js';
+import { natsSkipReason, startNats as startJetStreamServer, type NatsServer } from '../helpers/nats.js';
 import { agentTable, benchAgentDelivery, benchHook, hookTable, installedClis, parseClis, percentiles, type CliBenchResult, type HookVariant } from './agent-delivery.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -357,36 +359,108 @@ async function startRedis(): Promise<Server | string> {
   }
 }
 
-async function natsThroughput(port: number, writers: number, total: number): Promise<number> {
+/** Redis with its append-only file on, fsync'd each second or at every write: the durable Redis Streams peer. */
+async function startRedisStreams(fsync: 'everysec' | 'always'): Promise<Server | string> {
+  const missing = ensureProgram('redis-server', 'redis-server') ?? (await clientAvailable('ioredis'));
+  if (missing) return missing;
+  const dir = fs.mkdtempSync(path.join(TMP, `redis-aof-${fsync}-`));
+  try {
+    return await startServer('redis-server', (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', fsync, '--dir', dir]);
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** nats-server -js with a temp store: the durable NATS peer (the same server row 9 uses). */
+let jetStreamServer: NatsServer | string | undefined;
+async function jetStream(): Promise<NatsServer | string> {
+  if (jetStreamServer !== undefined) return jetStreamServer;
+  const skip = natsSkipReason();
+  jetStreamServer = skip ? skip : await startJetStreamServer({ host: '127.0.0.1' }).catch((error: unknown) => (error as Error).message);
+  return jetStreamServer;
+}
+let jetStreamRound = 0;
+
+/** JetStream: `writers` publisher processes, publish with ack (≤256 in flight each), into a file stream; one durable pull consumer acking each. */
+async function jetStreamThroughput(server: NatsServer, writers: number, total: number): Promise<number> {
+  const r = await rawRound(server.port, ++jetStreamRound, (subject) => rawThroughput(server.port, subject, total, writers));
+  return r.perSecond!;
+}
+
+async function jetStreamLatency(server: NatsServer, rate: number, seconds: number): Promise<NonNullable<Reply['latency']>> {
+  const r = await rawRound(server.port, ++jetStreamRound, (subject) => rawLatency(server.port, subject, rate, seconds));
+  return r.latency!;
+}
+
+/** Redis Streams: XADD pipelined 1,000 at a time per writer; one consumer group reader, XREADGROUP then XACK. */
+function redisStreamThroughput(port: number, writers: number, total: number): Promise<number> {
+  const stream = randomName('bench');
+  return peerThroughput(writers, total, { op: 'redisXread', port, stream, count: total, timeoutMs: 300_000 }, (count, from) => ({ op: 'redisXadd', port, stream, count, from }));
+}
+
+function redisStreamLatency(port: number, rate: number, seconds: number): Promise<NonNullable<Reply['latency']>> {
+  const stream = randomName('lat');
+  return peerLatency(rate, seconds, (count) => ({ op: 'redisXread', port, stream, count, stamp: true, timeoutMs: 120_000 }), (count) => ({ op: 'redisXadd', port, stream, count, rate, stamp: true, from: 'w1' }));
+}
+
+/** The durable peers' servers, started once for rows 1 and 3. */
+const peers: { jetStream?: NatsServer | string; everysec?: Server | string; always?: Server | string } = {};
+async function startPeers(): Promise<void> {
+  peers.jetStream ??= await jetStream();
+  peers.everysec ??= await startRedisStreams('everysec');
+  peers.always ??= await startRedisStreams('always');
+  for (const [what, p] of [['NATS JetStream', peers.jetStream], ['Redis Streams (AOF)', peers.everysec]] as const) {
+    if (typeof p === 'string' && !unavailable.some((u) => u.what === what)) unavailable.push({ what, why: p });
+  }
+}
+/** Stopped after each row that uses them: a store syncing in the background must not disturb the rows in between. */
+async function stopPeers(): Promise<void> {
+  for (const key of ['jetStream', 'everysec', 'always'] as const) {
+    const p = peers[key];
+    if (typeof p === 'object') await p.stop();
+    delete peers[key];
+  }
+  jetStreamServer = undefined;
+}
+const JETSTREAM_NAME = 'NATS JetStream: file stream, publish with ack → pull consumer + ack';
+const redisStreamsName = (fsync: string): string => `Redis Streams, AOF appendfsync ${fsync}: XADD → XREADGROUP + XACK`;
+
+/** A peer's throughput through the bench workers: one reader command, then `writers` writers sharing `total`. */
+async function peerThroughput(writers: number, total: number, readCommand: CommandInput, writeCommand: (count: number, from: string) => CommandInput): Promise<number> {
   const { reader, writers: ws } = workers(writers);
-  const subject = `bench.${Math.random().toString(36).slice(2)}`;
-  const r = reader.run({ op: 'natsSub', port, subject, count: total, timeoutMs: 300_000 });
+  const r = reader.run(readCommand);
   await r.ready;
   const each = Math.floor(total / writers);
-  const results = (await Promise.all(ws.map((w, i) => w.run({ op: 'natsPub', port, subject, count: i === 0 ? total - each * (writers - 1) : each, from: `w${i + 1}` }).done))).map(ok);
+  const results = (await Promise.all(ws.map((w, i) => w.run(writeCommand(i === 0 ? total - each * (writers - 1) : each, `w${i + 1}`)).done))).map(ok);
   const got = ok(await r.done);
   return (total / (got.end! - Math.min(...results.map((x) => x.start!)))) * 1000;
 }
 
-async function redisThroughput(port: number, writers: number, total: number): Promise<number> {
-  const { reader, writers: ws } = workers(writers);
-  const channel = `bench.${Math.random().toString(36).slice(2)}`;
-  const r = reader.run({ op: 'redisSub', port, channel, count: total, timeoutMs: 300_000 });
-  await r.ready;
-  const each = Math.floor(total / writers);
-  const results = (await Promise.all(ws.map((w, i) => w.run({ op: 'redisPub', port, channel, count: i === 0 ? total - each * (writers - 1) : each, from: `w${i + 1}` }).done))).map(ok);
-  const got = ok(await r.done);
-  return (total / (got.end! - Math.min(...results.map((x) => x.start!)))) * 1000;
+const randomName = (prefix: string): string => `${prefix}.${Math.random().toString(36).slice(2)}`;
+
+function natsThroughput(port: number, writers: number, total: number): Promise<number> {
+  const subject = randomName('bench');
+  return peerThroughput(writers, total, { op: 'natsSub', port, subject, count: total, timeoutMs: 300_000 }, (count, from) => ({ op: 'natsPub', port, subject, count, from }));
 }
 
-async function natsLatency(port: number, rate: number, seconds: number): Promise<NonNullable<Reply['latency']>> {
+function redisThroughput(port: number, writers: number, total: number): Promise<number> {
+  const channel = randomName('bench');
+  return peerThroughput(writers, total, { op: 'redisSub', port, channel, count: total, timeoutMs: 300_000 }, (count, from) => ({ op: 'redisPub', port, channel, count, from }));
+}
+
+/** A peer's latency through the bench workers: one reader, one writer paced at `rate` for `seconds`, stamped. */
+async function peerLatency(rate: number, seconds: number, readCommand: (count: number) => CommandInput, writeCommand: (count: number) => CommandInput): Promise<NonNullable<Reply['latency']>> {
   const { reader, writers } = workers(1);
-  const subject = `lat.${Math.random().toString(36).slice(2)}`;
   const count = Math.max(200, Math.round(rate * seconds));
-  const r = reader.run({ op: 'natsSub', port, subject, count, stamp: true, timeoutMs: 120_000 });
+  const r = reader.run(readCommand(count));
   await r.ready;
-  ok(await writers[0]!.run({ op: 'natsPub', port, subject, count, rate, stamp: true, from: 'w1' }).done);
+  ok(await writers[0]!.run(writeCommand(count)).done);
   return ok(await r.done).latency!;
+}
+
+function natsLatency(port: number, rate: number, seconds: number): Promise<NonNullable<Reply['latency']>> {
+  const subject = randomName('lat');
+  return peerLatency(rate, seconds, (count) => ({ op: 'natsSub', port, subject, count, stamp: true, timeoutMs: 120_000 }), (count) => ({ op: 'natsPub', port, subject, count, rate, stamp: true, from: 'w1' }));
 }
 
 // ---- rows ------------------------------------------------------------------
@@ -405,12 +479,18 @@ async function row1(): Promise<void> {
   redis = await startRedis();
   if (typeof nats === 'string') unavailable.push({ what: 'NATS core', why: nats });
   if (typeof redis === 'string') unavailable.push({ what: 'Redis pub/sub', why: redis });
+  await startPeers();
   try {
     for (const w of [1, 4, 16]) {
       let natsStat: Stat | undefined;
       let redisStat: Stat | undefined;
       if (typeof nats === 'object') natsStat = await rounds(CFG.rounds, `NATS ${w}w`, () => natsThroughput((nats as Server).port, w, CFG.n));
       if (typeof redis === 'object') redisStat = await rounds(CFG.rounds, `Redis ${w}w`, () => redisThroughput((redis as Server).port, w, CFG.n));
+      // The durable peers keep every message, as the bus does: fewer messages a round (they are 10× slower than NATS core).
+      const js = peers.jetStream;
+      const jsStat = typeof js === 'object' ? await rounds(CFG.rounds, `JetStream ${w}w`, () => jetStreamThroughput(js, w, CFG.durN)) : undefined;
+      const aof = peers.everysec;
+      const streamsStat = typeof aof === 'object' ? await rounds(CFG.rounds, `Redis Streams everysec ${w}w`, () => redisStreamThroughput(aof.port, w, CFG.durN)) : undefined;
       for (const batch of [false, true]) {
         const how = batch ? 'batched (4 KB writes)' : 'per-line writes';
         const bus = await rounds(CFG.rounds, `router ${w}w ${how}`, () => throughput({ pipes: [path.join(root, 'bus.pipe')], readPipe: inbox(), writers: w, batch, total: CFG.n }));
@@ -433,11 +513,23 @@ async function row1(): Promise<void> {
           baseline: { name: 'Redis PUBLISH/SUBSCRIBE', ...(redisStat ? { value: redisStat } : { unavailable: String(redis) }) },
           ...(redisStat ? { ratio: bus.median / redisStat.median } : {}),
         });
+        figures.push({
+          row: 1, name, unit: 'msg/s', value: bus,
+          baseline: { name: JETSTREAM_NAME, ...(jsStat ? { value: jsStat } : { unavailable: String(js) }) },
+          ...(jsStat ? { ratio: bus.median / jsStat.median, pass: bus.median >= 2 * jsStat.median } : {}),
+          target: '≥ 2× JetStream',
+        });
+        figures.push({
+          row: 1, name, unit: 'msg/s', value: bus,
+          baseline: { name: redisStreamsName('everysec'), ...(streamsStat ? { value: streamsStat } : { unavailable: String(aof) }) },
+          ...(streamsStat ? { ratio: bus.median / streamsStat.median } : {}),
+        });
       }
     }
     figures.push({ row: 1, name: 'router RSS after the throughput rows', unit: 'MB', value: stat([router.rss() / 2 ** 20]), note: `peak ${(router.hwm() / 2 ** 20).toFixed(0)} MB` });
   } finally {
     await router.stop();
+    await stopPeers();
   }
 }
 
@@ -483,6 +575,44 @@ async function row2(): Promise<void> {
 }
 
 async function row3(): Promise<void> {
+  await startPeers();
+  try {
+    await durabilityRows();
+  } finally {
+    await stopPeers();
+  }
+}
+
+async function durabilityRows(): Promise<void> {
+  // The durable peers, once: JetStream (it keeps messages in its file store, synced by the OS), and
+  // Redis Streams with its AOF fsync'd each second (as durability batch, close enough) or at every write (as message).
+  const js = peers.jetStream;
+  const peerTp: Record<string, Stat | string> = {};
+  const peerP99: Record<string, Stat | string> = {};
+  const p99Of = async (what: string, f: () => Promise<NonNullable<Reply['latency']>>): Promise<Stat> => {
+    const xs: number[] = [];
+    for (let i = 0; i < CFG.latRounds; i++) xs.push((await f()).p99);
+    log(`${what} p99 at 1,000 msg/s: ${stat(xs).median.toFixed(2)} ms`);
+    return stat(xs);
+  };
+  if (typeof js === 'object') {
+    peerTp.jetStream = await rounds(CFG.rounds, 'JetStream 1w', () => jetStreamThroughput(js, 1, CFG.durN));
+    peerP99.jetStream = await p99Of('JetStream', () => jetStreamLatency(js, 1000, CFG.latSeconds));
+  } else peerTp.jetStream = peerP99.jetStream = String(js);
+  for (const fsync of ['everysec', 'always'] as const) {
+    const server = peers[fsync];
+    if (typeof server !== 'object') {
+      peerTp[fsync] = peerP99[fsync] = String(server);
+      continue;
+    }
+    peerTp[fsync] = await rounds(CFG.rounds, `Redis Streams ${fsync} 1w`, () => redisStreamThroughput(server.port, 1, CFG.durN));
+    peerP99[fsync] = await p99Of(`Redis Streams ${fsync}`, () => redisStreamLatency(server.port, 1000, CFG.latSeconds));
+  }
+  const against = (value: Stat, key: string, name: string, target?: { factor: number; text: string }): Omit<Figure, 'row' | 'name' | 'unit'> => {
+    const peer = peerTp[key];
+    if (typeof peer === 'string' || peer === undefined) return { value, baseline: { name, unavailable: String(peer) } };
+    return { value, baseline: { name, value: peer }, ratio: value.median / peer.median, ...(target ? { target: target.text, pass: value.median >= target.factor * peer.median } : {}) };
+  };
   let batchThroughput: number | undefined;
   for (const durability of ['batch', 'message', 'never']) {
     const { root, inbox } = await freshRoot();
@@ -493,8 +623,18 @@ async function row3(): Promise<void> {
       for (let i = 0; i < CFG.latRounds; i++) p99s.push((await latency({ pipe: path.join(root, 'bus.pipe'), readPipe: inbox(), rate: 1000, seconds: CFG.latSeconds })).p99);
       const p99 = stat(p99s);
       if (durability === 'batch') batchThroughput = tp.median;
-      figures.push({ row: 3, name: `durability ${durability}: throughput (1 writer, batched)`, unit: 'msg/s', value: tp, ...(batchThroughput && durability !== 'batch' ? { baseline: { name: 'durability batch', value: stat([batchThroughput]) }, ratio: tp.median / batchThroughput } : {}) });
-      figures.push({ row: 3, name: `durability ${durability}: p99 latency at 1,000 msg/s`, unit: 'ms', value: p99 });
+      const tpName = `durability ${durability}: throughput (1 writer, batched)`;
+      const p99Name = `durability ${durability}: p99 latency at 1,000 msg/s`;
+      figures.push({ row: 3, name: tpName, unit: 'msg/s', value: tp, ...(batchThroughput && durability !== 'batch' ? { baseline: { name: 'durability batch', value: stat([batchThroughput]) }, ratio: tp.median / batchThroughput } : {}) });
+      figures.push({ row: 3, name: tpName, unit: 'msg/s', ...against(tp, 'jetStream', JETSTREAM_NAME, { factor: 2, text: '≥ 2× JetStream' }) });
+      // The Redis whose fsync matches: every write for `message`, each second otherwise.
+      const fsync = durability === 'message' ? 'always' : 'everysec';
+      figures.push({ row: 3, name: tpName, unit: 'msg/s', ...against(tp, fsync, redisStreamsName(fsync)) });
+      figures.push({ row: 3, name: p99Name, unit: 'ms', value: p99 });
+      for (const [key, name] of [['jetStream', JETSTREAM_NAME], [fsync, redisStreamsName(fsync)]] as const) {
+        const peer = peerP99[key];
+        figures.push({ row: 3, name: p99Name, unit: 'ms', value: p99, baseline: typeof peer === 'object' ? { name, value: peer } : { name, unavailable: String(peer) }, ...(typeof peer === 'object' ? { ratio: p99.median / peer.median } : {}) });
+      }
     } finally {
       await router.stop();
     }
@@ -582,12 +722,18 @@ async function row5(): Promise<void> {
 }
 
 /** Router RSS while `n` messages pile up for an unread inbox (100 agents), then the catch-up. */
-async function memoryRun(n: number, nodeFlags: string[]): Promise<{ idle: number; peak: number; catchUp: number; after: number }> {
+async function memoryRun(n: number, nodeFlags: string[]): Promise<{ idle: number; idleCpu: number; peak: number; catchUp: number; after: number }> {
   const agents = Array.from({ length: 100 }, (_, i) => (i === 0 ? 'sink' : `agent${i}`));
   const { root, inbox } = await freshRoot(agents);
   const router = await startRouter(root, { nodeFlags });
   try {
     await sleep(QUICK ? 800 : 1500);
+    // Idle: its timers and status file only. CPU from /proc (10 ms ticks), over a window long enough for them.
+    const window = QUICK ? 3000 : 10_000;
+    const cpu0 = cpuMs(router.pid);
+    const t0 = nowMs();
+    await sleep(window);
+    const idleCpu = (cpuMs(router.pid) - cpu0) / (nowMs() - t0);
     const idle = router.rss();
     let peak = idle;
     const sampler = setInterval(() => (peak = Math.max(peak, router.rss())), 50);
@@ -613,7 +759,7 @@ async function memoryRun(n: number, nodeFlags: string[]): Promise<{ idle: number
     const catchUp = (n / (got.end! - got.start!)) * 1000;
     const after = router.hwm();
     // The inbox reader stays open in the worker: a later run uses another root.
-    return { idle, peak: Math.max(peak, after), catchUp, after };
+    return { idle, idleCpu, peak: Math.max(peak, after), catchUp, after };
   } finally {
     await router.stop();
   }
@@ -629,6 +775,11 @@ async function row6(): Promise<void> {
     const growth = stat(xs.map((x) => (x.peak - x.idle) / 2 ** 20));
     const catchUp = stat(xs.map((x) => x.catchUp));
     log(`memory (${label}): idle ${idle.median.toFixed(0)} MB, peak ${peakDuringBacklog.median.toFixed(0)} MB, catch-up ${fmtNum(catchUp.median)}/s`);
+    if (label === 'default flags') {
+      const idleCpu = stat(xs.map((x) => x.idleCpu * 100));
+      figures.push({ row: 6, name: 'router idle RSS, 100 agents', unit: 'MB', value: idle, target: '≤ 50 MB', pass: idle.median <= 50 });
+      figures.push({ row: 6, name: `router idle CPU, 100 agents (${QUICK ? 3 : 10} s)`, unit: '% of a core', value: idleCpu, target: '≤ 1 %', pass: idleCpu.median <= 1 });
+    }
     figures.push({ row: 6, name: `router peak RSS growth over idle, ${fmtNum(CFG.memN)} backlog, 100 agents (${label})`, unit: 'MB', value: growth, target: '≤ 50 MB', pass: growth.median <= 50, note: `idle ${idle.median.toFixed(0)} MB, peak ${peakDuringBacklog.median.toFixed(0)} MB` });
     figures.push({ row: 6, name: `catch-up of the ${fmtNum(CFG.memN)} backlog (${label})`, unit: 'msg/s', value: catchUp, target: '≥ 100k', pass: catchUp.median >= 100_000 });
   }
@@ -863,6 +1014,7 @@ for (const [n, name, f] of ROWS) {
   }
 }
 for (const s of [nats, redis]) if (typeof s === 'object') await s.stop();
+await stopPeers();
 for (const w of pool) w.close();
 pool = [];
 const seconds = (Date.now() - started) / 1000;

@@ -13,6 +13,8 @@ export type Command =
   | { op: 'natsSub'; id: number; port: number; subject: string; count: number; stamp?: boolean; timeoutMs: number }
   | { op: 'redisPub'; id: number; port: number; channel: string; count: number; from: string }
   | { op: 'redisSub'; id: number; port: number; channel: string; count: number; timeoutMs: number }
+  | { op: 'redisXadd'; id: number; port: number; stream: string; count: number; from: string; rate?: number; stamp?: boolean }
+  | { op: 'redisXread'; id: number; port: number; stream: string; count: number; stamp?: boolean; timeoutMs: number }
   | { op: 'exit'; id: number };
 
 export interface Reply {
@@ -237,24 +239,39 @@ async function natsSub(c: Extract<Command, { op: 'natsSub' }>): Promise<Reply> {
   }
 }
 
-async function redisPub(c: Extract<Command, { op: 'redisPub' }>): Promise<Reply> {
+/** Sends `count` 200-byte lines with one Redis command each (`add`), pipelined 1,000 at a time; paced at `rate` (stamped) when given. */
+async function redisPipelined(c: { port: number; count: number; from: string; rate?: number }, add: (p: ReturnType<import('ioredis').Redis['pipeline']>, data: Buffer | string) => void): Promise<{ start: number; end: number }> {
   const { Redis } = await import('ioredis');
   const client = new Redis({ port: c.port, host: '127.0.0.1', lazyConnect: true });
   await client.connect();
   try {
     const start = nowMs();
-    const data = Buffer.from(makeLine(c.from, 'sink'));
-    for (let sent = 0; sent < c.count; ) {
-      const k = Math.min(1000, c.count - sent);
-      const p = client.pipeline();
-      for (let i = 0; i < k; i++) p.publish(c.channel, data);
-      await p.exec();
-      sent += k;
+    if (c.rate) {
+      await paced(c.count, c.rate, async (k) => {
+        const t = nowMs();
+        const p = client.pipeline();
+        for (let i = 0; i < k; i++) add(p, makeLine(c.from, 'sink', t));
+        await p.exec();
+      }, LINES_PER_BATCH);
+    } else {
+      const data = Buffer.from(makeLine(c.from, 'sink'));
+      for (let sent = 0; sent < c.count; ) {
+        const k = Math.min(1000, c.count - sent);
+        const p = client.pipeline();
+        for (let i = 0; i < k; i++) add(p, data);
+        await p.exec();
+        sent += k;
+      }
     }
-    return { id: c.id, start, end: nowMs(), count: c.count };
+    return { start, end: nowMs() };
   } finally {
     client.disconnect();
   }
+}
+
+async function redisPub(c: Extract<Command, { op: 'redisPub' }>): Promise<Reply> {
+  const { start, end } = await redisPipelined(c, (p, data) => p.publish(c.channel, data));
+  return { id: c.id, start, end, count: c.count };
 }
 
 async function redisSub(c: Extract<Command, { op: 'redisSub' }>): Promise<Reply> {
@@ -279,6 +296,46 @@ async function redisSub(c: Extract<Command, { op: 'redisSub' }>): Promise<Reply>
   }
 }
 
+/** XADD of 200-byte lines, pipelined 1,000 at a time (paced at `rate`, stamped, when given). */
+async function redisXadd(c: Extract<Command, { op: 'redisXadd' }>): Promise<Reply> {
+  const { start, end } = await redisPipelined(c, (p, data) => p.xadd(c.stream, '*', 'd', data));
+  return { id: c.id, start, end, count: c.count };
+}
+
+/** A consumer group's reader: XREADGROUP up to 1,000 at a time (blocking), then XACK of what it read. */
+async function redisXread(c: Extract<Command, { op: 'redisXread' }>): Promise<Reply> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis({ port: c.port, host: '127.0.0.1', lazyConnect: true });
+  await client.connect();
+  try {
+    await client.xgroup('CREATE', c.stream, 'g', '$', 'MKSTREAM');
+    reply({ id: c.id, ready: true });
+    const samples: number[] = [];
+    let got = 0;
+    const start = nowMs();
+    const deadline = start + c.timeoutMs;
+    while (got < c.count) {
+      if (nowMs() > deadline) return { id: c.id, error: `timed out with ${got} of ${c.count}`, count: got };
+      const res = (await client.xreadgroupBuffer('GROUP', 'g', 'c', 'COUNT', 1000, 'BLOCK', 1000, 'STREAMS', c.stream, '>')) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+      const entries = res?.[0]?.[1] ?? [];
+      if (entries.length === 0) continue;
+      if (c.stamp) {
+        const t = nowMs();
+        for (const [, fields] of entries) {
+          const data = fields[1]!;
+          const s = stampOf(data, 0, data.length);
+          if (!Number.isNaN(s)) samples.push(t - s);
+        }
+      }
+      await client.xack(c.stream, 'g', ...entries.map(([entryId]) => entryId));
+      got += entries.length;
+    }
+    return { id: c.id, start, end: nowMs(), count: got, ...(c.stamp ? { latency: percentiles(samples) } : {}) };
+  } finally {
+    client.disconnect();
+  }
+}
+
 async function run(c: Command): Promise<Reply> {
   switch (c.op) {
     case 'write': return write(c);
@@ -287,6 +344,8 @@ async function run(c: Command): Promise<Reply> {
     case 'natsSub': return natsSub(c);
     case 'redisPub': return redisPub(c);
     case 'redisSub': return redisSub(c);
+    case 'redisXadd': return redisXadd(c);
+    case 'redisXread': return redisXread(c);
     case 'exit':
       for (const r of readers.values()) r.socket.destroy();
       process.exit(0);
