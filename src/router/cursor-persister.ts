@@ -32,9 +32,10 @@ export class CursorPersister {
     this.interval = setInterval(() => void this.persist(), intervalMs);
   }
 
-  /** A consumer came or went: its cursor is written with the next write. */
+  /** A consumer came or went: its cursor is written within a few milliseconds too. */
   changed(): void {
     this.dirty = true;
+    this.persistSoon();
   }
 
   /** Messages were handed over: the cursors are written within a few milliseconds. */

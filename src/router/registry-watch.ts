@@ -4,7 +4,7 @@ import type { AddressBook } from '../bus/address-book.js';
 import type { Layout } from '../bus/layout.js';
 import { readRegistry } from '../bus/registry.js';
 
-// chokidar can miss a rename-over of the registry: it is looked at this often as well.
+// chokidar can miss a rename-over of the registry: it is looked at this often as well (the router looks on its own timer).
 const POLL_MS = 200;
 
 export interface RegistryWatchHost {
@@ -26,8 +26,8 @@ export class RegistryWatch {
 
   constructor(private readonly layout: Layout, private readonly book: AddressBook, private readonly host: RegistryWatchHost) {}
 
-  /** Resolves once chokidar's initial scan is done (or it failed: polling covers the registry). */
-  start(): Promise<void> {
+  /** Resolves once chokidar's initial scan is done (or it failed: polling covers the registry). `poll: false`: the caller calls reloadIfChanged now and then. */
+  start(poll = true): Promise<void> {
     const watcher = watch(this.layout.registryFile, { ignoreInitial: true, depth: 0, atomic: false });
     this.watcher = watcher;
     watcher.on('add', () => this.reload());
@@ -37,7 +37,7 @@ export class RegistryWatch {
       watcher.once('error', () => resolve());
     });
     watcher.on('error', (error) => this.host.log(`watch: ${(error as Error).message}`));
-    this.poll = setInterval(() => this.reloadIfChanged(), POLL_MS);
+    if (poll) this.poll = setInterval(() => this.reloadIfChanged(), POLL_MS);
     return ready;
   }
 

@@ -15,7 +15,7 @@ export interface RouterOptions {
   segmentBytes: number;
   /** How often the status file is rewritten (default 250 ms). */
   statusIntervalMs: number;
-  /** How often changed cursors are persisted (default 100 ms). */
+  /** How often cursors are looked at in case a change was missed (default 1 s; a hand-over or a consumer change writes them within 10 ms). */
   cursorIntervalMs: number;
   /** tmux server (tmux -L) for panes of agents that do not name their own. */
   tmuxSocket: string | undefined;
@@ -55,7 +55,7 @@ export function normalizeRouterOptions(input: RouterOptionsInput = {}, env: Node
     holdMs: parseDuration(input.holdMs ?? env.BMAD_BUS_HOLD ?? '60s', 'hold time'),
     segmentBytes: parseSize(input.segmentBytes ?? env.BMAD_BUS_SEGMENT_SIZE ?? DEFAULT_SEGMENT_BYTES, 'segment size'),
     statusIntervalMs: input.statusIntervalMs ?? 250,
-    cursorIntervalMs: input.cursorIntervalMs ?? 100,
+    cursorIntervalMs: input.cursorIntervalMs ?? 1000,
     tmuxSocket: input.tmuxSocket ?? (env.BMAD_TMUX_SOCKET || undefined),
     underKeeper: input.underKeeper ?? env.BMAD_BUS_KEEPER_PID !== undefined,
     restarts: input.restarts ?? Number(env.BMAD_BUS_RESTARTS ?? 0),

@@ -133,17 +133,22 @@ export class Router extends EventEmitter<RouterEvents> {
     this.held.holdUnknownSince(this.layout.journalDir, this.book, previousEnd, this.journal.end);
     this.consumers.sync(readCursors(this.layout));
     this.consumers.countBacklog(this.journal.end);
-    await this.registry.start();
+    await this.registry.start(false);
     if (this.intakeWriter) {
       this.pump = new IntakePump(this.layout, this.intakeWriter, { onAppend: () => this.drain.consume(), log: (line) => this.log(line) });
       this.pump.start();
-    } else {
-      // The keeper says when it wrote (`intakeAppended`); a look at the files now and then covers a missed word.
-      this.timers.push(setInterval(() => this.drain.consume(true), 250));
     }
-    this.status.start(this.options.statusIntervalMs);
+    // One timer for the looks now and then (an idle router's wake-ups are its CPU): held messages
+    // past their time, a registry change the watcher missed, the status file, and (under a keeper,
+    // which says when it wrote: `intakeAppended`) the intake files, in case a word was missed.
+    const underKeeper = !this.intakeWriter;
+    this.timers.push(setInterval(() => {
+      if (underKeeper) this.drain.consume(true);
+      this.expireHeld();
+      this.registry.reloadIfChanged();
+      this.status.write(true, true);
+    }, this.options.statusIntervalMs));
     this.cursors.start(this.options.cursorIntervalMs);
-    this.timers.push(setInterval(() => this.expireHeld(), 250));
     this.consumers.wakeAll();
     this.status.write(true);
     this.emit('ready');
@@ -309,7 +314,6 @@ export class Router extends EventEmitter<RouterEvents> {
 
   private async shutdown(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
-    this.status.close();
     this.cursors.close();
     this.commit?.close();
     await this.registry.close();

@@ -68,19 +68,31 @@ export interface StatusReporterHost {
   log(line: string): void;
 }
 
-/** Rewrites the router's status file (state/router-status.json, what `status` reads) now and then, and when asked. */
+/** An unchanged status is written again this often (its `updated`, `rss`, `heap_used`). */
+const UNCHANGED_EVERY_MS = 5000;
+
+/** Rewrites the router's status file (state/router-status.json, what `status` reads) when asked: the router's timer, its start and its end. */
 export class StatusReporter {
-  private timer: NodeJS.Timeout | undefined;
+  private lastKey = '';
+  private lastWrite = 0;
 
   constructor(private readonly layout: Layout, private readonly host: StatusReporterHost) {}
 
-  start(intervalMs: number): void {
-    this.timer = setInterval(() => this.write(), intervalMs);
-  }
-
-  write(ready = true): void {
+  /**
+   * Writes the status now; for the timer (`onlyIfChanged`), only when
+   * something but the time and the memory figures changed, or once every
+   * few seconds: each write is a rename, which ext4 makes flush the new
+   * file, and an idle router wrote four a second for nothing.
+   */
+  write(ready = true, onlyIfChanged = false): void {
     if (!this.host.mayWrite()) return;
     const status = routerStatusOf(this.host.facts(ready));
+    const { updated: _u, rss: _r, heap_used: _h, ...facts } = status;
+    const key = JSON.stringify(facts);
+    const now = Date.now();
+    if (onlyIfChanged && key === this.lastKey && now - this.lastWrite < UNCHANGED_EVERY_MS) return;
+    this.lastKey = key;
+    this.lastWrite = now;
     try {
       writeRouterStatus(this.layout, status);
     } catch (error) {
@@ -88,7 +100,4 @@ export class StatusReporter {
     }
   }
 
-  close(): void {
-    clearInterval(this.timer);
-  }
 }

@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { TmuxError } from '../bus/errors.js';
 import { DEFAULT_TMUX_TIMEOUT_MS, socketArgs, tmuxBinary } from './socket-args.js';
 
@@ -16,6 +15,8 @@ export interface PlainOptions {
  */
 export async function runTmux(args: string[], options: PlainOptions = {}): Promise<string> {
   const argv = [...socketArgs(options.socket), ...args];
+  // Loaded at the first tmux command: execa is a tenth of an idle router's memory, and most buses run no pane.
+  const { execa } = await import('execa');
   const result = await execa(tmuxBinary(), argv, {
     input: options.input ?? '',
     timeout: options.timeoutMs ?? DEFAULT_TMUX_TIMEOUT_MS,

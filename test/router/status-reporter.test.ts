@@ -5,7 +5,7 @@ import { initRoot } from '../../src/bus/root.js';
 import { readStateFile } from '../../src/bus/state-file.js';
 import type { RouterStatus } from '../../src/router/router-status.js';
 import { StatusReporter, routerStatusOf, type StatusFacts } from '../../src/router/status-reporter.js';
-import { tempRoot, waitFor } from '../helpers/bus.js';
+import { tempRoot } from '../helpers/bus.js';
 
 const facts = (overrides: Partial<StatusFacts> = {}): StatusFacts => ({
   root: '/tmp/bus',
@@ -56,7 +56,7 @@ describe('the status report', () => {
     assert.equal(routerStatusOf(facts(), { BMAD_BUS_KEEPER_PID: '4242' }).keeper_pid, undefined, 'not under a keeper');
   });
 
-  test('the reporter writes the file now and then, not into a root that is not ours, and logs a failed write', async () => {
+  test('the reporter writes the file when asked, an unchanged status only every few seconds for the timer, not into a root that is not ours, and logs a failed write', async () => {
     const { root, cleanup } = tempRoot();
     const layout = initRoot(root);
     let ours = true;
@@ -65,9 +65,14 @@ describe('the status report', () => {
     try {
       reporter.write(false);
       assert.equal(readStateFile<RouterStatus>(layout.routerStatusFile, {} as RouterStatus).ready, false);
-      reporter.start(10);
-      await waitFor(() => readStateFile<RouterStatus>(layout.routerStatusFile, {} as RouterStatus).ready, 2_000, 'a periodic write');
-      reporter.close();
+      reporter.write(true, true);
+      assert.equal(readStateFile<RouterStatus>(layout.routerStatusFile, {} as RouterStatus).ready, true, 'a change is written at once');
+      const written = fs.statSync(layout.routerStatusFile).mtimeMs;
+      await new Promise((r) => setTimeout(r, 20));
+      reporter.write(true, true);
+      assert.equal(fs.statSync(layout.routerStatusFile).mtimeMs, written, 'nothing changed: not written again for the timer');
+      reporter.write(true);
+      assert.notEqual(fs.statSync(layout.routerStatusFile).mtimeMs, written, 'written when asked');
       ours = false;
       fs.rmSync(layout.routerStatusFile);
       reporter.write();
@@ -78,7 +83,6 @@ describe('the status report', () => {
       assert.equal(logged.length, 1);
       assert.match(logged[0]!, /^status: /);
     } finally {
-      reporter.close();
       cleanup();
     }
   });
