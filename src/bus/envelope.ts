@@ -141,8 +141,26 @@ export function normalize(
   // A complete envelope is journaled as the writer wrote it: no re-serialising on the hot path.
   if (complete) return { envelope, line: parsed.raw };
   // Otherwise the body still goes in as its writer wrote it, never parsed and re-serialised.
-  const rawBody = 'body' in value && value.body !== null ? topLevelValues(parsed.raw).get('body') : undefined;
+  const rawBody = 'body' in value && value.body !== null ? rawBodyOf(parsed.raw, value) : undefined;
   return { envelope, line: serialize(envelope, rawBody), ...(warning ? { warning } : {}) };
+}
+
+/**
+ * The writer's text of a body, for a line that `stamp` accepted. Without a
+ * backslash anywhere (no escapes: every key is written as it reads) the first
+ * `"body":` is the top-level key — the fields before it are validated
+ * strings, which cannot hold it unescaped — so when `body` is the last key
+ * and there is no second one, its text runs to the closing brace. Anything
+ * else (escapes, another key after it, spacing around the colon) is scanned.
+ */
+function rawBodyOf(raw: string, value: Record<string, unknown>): string | undefined {
+  const at = raw.indexOf('"body":');
+  if (at > 0 && raw.indexOf('\\') < 0 && raw.indexOf('"body":', at + 7) < 0) {
+    let last: string | undefined;
+    for (const key in value) last = key;
+    if (last === 'body') return raw.slice(at + 7, raw.lastIndexOf('}')).trim();
+  }
+  return topLevelValues(raw).get('body');
 }
 
 function stamp(value: Record<string, unknown>, origin: Origin, now: number, makeId: (now: number) => string = newId): Envelope {
@@ -226,13 +244,20 @@ export function withRawBody<T extends Envelope>(envelope: T, text: string): T {
 /** The canonical line of an envelope (fields in a fixed order, no newline); the body as its writer wrote it (`rawBody`, or what withRawBody kept). */
 export function serialize(envelope: Envelope, rawBody?: string): string {
   const raw = rawBody ?? rawBodies.get(envelope);
-  const head = { id: envelope.id, ts: envelope.ts, from: envelope.from, to: envelope.to, type: envelope.type };
-  let line = `${JSON.stringify(head).slice(0, -1)},"body":${raw ?? JSON.stringify(envelope.body ?? null) ?? 'null'}`;
+  const { id, ts, from, to, type } = envelope;
+  // One look at the five together: names, addresses, types, times and ids made here need no escaping.
+  const head = PLAIN_STRING.test(id + ts + from + to + type)
+    ? `{"id":"${id}","ts":"${ts}","from":"${from}","to":"${to}","type":"${type}"`
+    : `{"id":${JSON.stringify(id)},"ts":${JSON.stringify(ts)},"from":${JSON.stringify(from)},"to":${JSON.stringify(to)},"type":${JSON.stringify(type)}`;
+  let line = `${head},"body":${raw ?? JSON.stringify(envelope.body ?? null) ?? 'null'}`;
   if (envelope.thread !== undefined) line += `,"thread":${JSON.stringify(envelope.thread)}`;
   if (envelope.reply_to !== undefined) line += `,"reply_to":${JSON.stringify(envelope.reply_to)}`;
   if (envelope.rcpt !== undefined) line += `,"rcpt":${JSON.stringify(envelope.rcpt)}`;
   return `${line}}`;
 }
+
+// Printable ASCII but `"` and `\`: what names, addresses, types, times and most ids are made of.
+const PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /** A journal line with the router's role choice added (the line as written otherwise: `rcpt` is never a writer's field). */
 export function withRcpt(line: string, rcpt: string): string {

@@ -6,6 +6,7 @@ import { InvalidAddressError, InvalidMessageError, InvalidNameError } from '../.
 import { idTime, newId } from '../../src/bus/ids.js';
 import { assertName, isValidName, pairPipeName, parseAddress, parsePairPipeName, parseInboxPipeName } from '../../src/bus/names.js';
 import type { Registry } from '../../src/bus/registry.js';
+import { topLevelValues } from '../../src/bus/json-scan.js';
 
 const NOW = Date.parse('2025-03-01T12:00:00.000Z');
 const BUS: Origin = { pipe: 'bus.pipe' };
@@ -103,6 +104,41 @@ describe('normalize', () => {
     assert.match(envelope.id, /^[0-9A-HJKMNP-TV-Z]{26}$/);
     assert.equal(line, serialize(envelope));
     assert.ok(!line.includes('null'), line);
+  });
+
+  test("a partial line's body is journaled as its writer wrote it, whatever the keys, escapes and spacing around it", () => {
+    const bodyText = (line: string): string | undefined => topLevelValues(line).get('body');
+    const cases = [
+      '{"to":"a","body":1e999999}',
+      '{"to":"a","body":{"body":1}}',
+      '{"to":"a","bo\\u0064y":{"body":2}}',
+      '{"body":1,"bo\\u0064y":2,"to":"a"}',
+      '{"body":1,"to":"a","body":3}',
+      '{"to":"a","body":"x" , "thread":"t"}',
+      '{"to":"a","body" : "spaced" }',
+      '{"to":"a","body":"an \\" escaped quote and \\"body\\":"}',
+      '{"to":"a","body":[1,2] }',
+      '{"from":"b","to":"a","body":   {"k":[{"body":{}}]}   }',
+      '{"to":"a","body":-0}',
+      '{"to":"a","type":"t:x","body":"\\ud800"}',
+    ];
+    // And a few hundred more: keys shuffled, spacing, escapes and a nested `body` now and then.
+    for (let i = 0; i < 300; i++) {
+      const pick = <T,>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
+      const body = pick(['"plain"', '"esc\\n"', '12345678901234567890123456789012', '{"body":"inner"}', '[1,{"a":"b"}]', 'true', '"{\\"body\\":1}"']);
+      const fields = [`"to":"a"`, `"body":${body}`, ...(Math.random() < 0.5 ? ['"thread":"t1"'] : []), ...(Math.random() < 0.3 ? ['"from":"x"'] : [])];
+      fields.sort(() => Math.random() - 0.5);
+      const sep = pick([',', ' , ', ',\t']);
+      cases.push(`{${fields.join(sep)}${pick(['', ' ', '\t'])}}`);
+    }
+    for (const raw of cases) {
+      const parsed = parseLine(Buffer.from(raw));
+      assert.equal(parsed.kind, 'object', raw);
+      const { line } = normalize(parsed as Exclude<Parsed, { kind: 'blank' }>, BUS);
+      const expected = bodyText(raw);
+      assert.equal(bodyText(line), expected, raw);
+      assert.deepEqual(JSON.parse(line).body, JSON.parse(raw).body, raw);
+    }
   });
 
   test('a missing body becomes null', () => {
