@@ -533,7 +533,19 @@ async function row1(): Promise<void> {
   }
 }
 
+/**
+ * Before a latency row: the rows before it left hundreds of MB of journal in
+ * the page cache, and its writeback made every fsync (bmad-bus's and the
+ * durable peers') slow for a while after. `sync` waits it out.
+ */
+function settleDisk(): void {
+  const t = nowMs();
+  spawnSync('sync');
+  log(`sync: ${(nowMs() - t).toFixed(0)} ms`);
+}
+
 async function row2(): Promise<void> {
+  settleDisk();
   const { root, inbox } = await freshRoot();
   const router = await startRouter(root);
   const raw = path.join(TMP, 'raw-lat.fifo');
@@ -575,6 +587,7 @@ async function row2(): Promise<void> {
 }
 
 async function row3(): Promise<void> {
+  settleDisk();
   await startPeers();
   try {
     await durabilityRows();
