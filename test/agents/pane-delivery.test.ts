@@ -52,7 +52,11 @@ describe('delivery into an AI CLI by its profile (a fake CLI with the faults the
     await waitFor(() => agent.turns().length >= bodies.length, 60_000, 'every message a turn');
     assert.deepEqual(agent.turns(), sent.map(rendered));
     assert.ok(!fs.existsSync('/tmp/bmad-pwned'));
-    const me = (await bed.status<Status>()).agents.find((a) => a.name === 'gem-1')!;
+    // The fake CLI stays busy for 300 ms after the last turn (FAKE_BUSY_MS): a quick `status` can see that.
+    const me = await waitFor(async () => {
+      const agent = (await bed.status<Status>()).agents.find((a) => a.name === 'gem-1')!;
+      return agent.state === 'idle' ? agent : undefined;
+    }, 10_000, 'gem-1 idle after the burst');
     assert.equal(me.undelivered, 0);
     assert.equal(me.waiting, undefined);
     assert.deepEqual([me.state, me.state_source], ['idle', 'screen']);
