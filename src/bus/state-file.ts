@@ -1,15 +1,7 @@
 import fs from 'node:fs';
+import lockfile from 'proper-lockfile';
 import { BusError, unlessFsRace } from './errors.js';
 import { writeFileAtomic } from './fs-safety.js';
-
-/**
- * proper-lockfile, loaded at the first lock: it brings graceful-fs, which
- * patches fs, and costs a command that only reads (`send` with a router,
- * `status`) about 17 ms of its start-up.
- */
-export async function lockLibrary(): Promise<typeof import('proper-lockfile')> {
-  return (await import('proper-lockfile')).default;
-}
 
 /** Reads a JSON state file; a missing file is `fallback`. Writes are atomic, so no lock is needed to read. */
 export function readStateFile<T>(file: string, fallback: T): T {
@@ -44,7 +36,7 @@ export async function updateStateFile<T, R = void>(
   options: { lockRetries?: number } = {},
 ): Promise<R> {
   let compromised: Error | undefined;
-  const release = await (await lockLibrary()).lock(file, {
+  const release = await lockfile.lock(file, {
     ...LOCK_OPTIONS,
     ...(options.lockRetries !== undefined ? { retries: { ...LOCK_OPTIONS.retries, retries: options.lockRetries } } : {}),
     // The default handler throws from a timer and kills the process; note it instead.

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
+import lockfile from 'proper-lockfile';
 import { RouterAlreadyRunningError, unlessFsRace } from '../bus/errors.js';
 import { parseJsonOrUndefined } from '../bus/json-scan.js';
 import type { Layout } from '../bus/layout.js';
-import { lockLibrary } from '../bus/state-file.js';
 import { pidAlive } from '../bus/pid-alive.js';
 
 // The lock directory's mtime is refreshed every UPDATE ms; a holder killed with
@@ -46,7 +46,7 @@ export async function acquireProcessLock(
   let compromised: Error | undefined;
   let release: () => Promise<void>;
   try {
-    release = await (await lockLibrary()).lock(target, {
+    release = await lockfile.lock(target, {
       stale: STALE_MS,
       update: UPDATE_MS,
       realpath: false,
@@ -77,7 +77,7 @@ export async function acquireProcessLock(
 
 /** Whether some live process holds the writer lock. */
 export async function isWriterLocked(layout: Layout): Promise<boolean> {
-  return (await lockLibrary()).check(layout.routerLockTarget, { stale: STALE_MS, realpath: false });
+  return lockfile.check(layout.routerLockTarget, { stale: STALE_MS, realpath: false });
 }
 
 function holderText(layout: Layout): string {
