@@ -22,12 +22,16 @@ export interface Recipients {
   unknown?: string;
 }
 
-/** This machine's groups with other machines' (registry.remote_groups): members of both; this machine's leader first. */
-function mergeGroups(local: Registry['groups'], remote: Registry['groups']): Registry['groups'] {
-  if (Object.keys(remote).length === 0) return local;
-  const merged: Registry['groups'] = { ...remote, ...local };
-  for (const [name, theirs] of Object.entries(remote)) {
-    const ours = local[name];
+/**
+ * Two sets of groups as one (the one rule for groups across machines): a
+ * group in both has the members of both, and the first set's leader when it
+ * names one, else the second's.
+ */
+export function mergeGroupSets(first: Registry['groups'], second: Registry['groups']): Registry['groups'] {
+  if (Object.keys(second).length === 0) return first;
+  const merged: Registry['groups'] = { ...second, ...first };
+  for (const [name, theirs] of Object.entries(second)) {
+    const ours = first[name];
     if (!ours) continue;
     const leader = ours.leader ?? theirs.leader;
     merged[name] = { ...(leader !== undefined ? { leader } : {}), members: [...new Set([...ours.members, ...theirs.members])] };
@@ -50,7 +54,8 @@ export class AddressBook {
 
   update(registry: Registry): void {
     this.agents = new Map(Object.entries(registry.agents));
-    this.groups = mergeGroups(registry.groups, registry.remote_groups ?? {});
+    // This machine's groups first: its leader wins here.
+    this.groups = mergeGroupSets(registry.groups, registry.remote_groups ?? {});
   }
 
   get names(): string[] {

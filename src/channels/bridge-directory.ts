@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { unlessFsRace } from '../bus/errors.js';
+import { mergeGroupSets } from '../bus/address-book.js';
 import type { Layout } from '../bus/layout.js';
 import { BRIDGE_OWNER, readRegistry, replaceBridgedAgents, type AgentRecord, type GroupRecord } from '../bus/registry.js';
 
@@ -160,7 +161,8 @@ export class BridgeDirectory {
     try {
       const value = entry.json<DirectoryGroups>();
       if (value?.machine !== machine || typeof value.groups !== 'object' || value.groups === null) throw new Error('not a groups entry');
-      this.remoteGroups.set(machine, value.groups);
+      // Only groups with a list of members are taken (names are checked when they are registered).
+      this.remoteGroups.set(machine, Object.fromEntries(Object.entries(value.groups).filter(([, g]) => Array.isArray(g?.members))));
     } catch (error) {
       this.log(`directory: entry ${entry.key} ignored: ${(error as Error).message}`);
     }
@@ -168,15 +170,8 @@ export class BridgeDirectory {
 
   /** Every other machine's groups as one: members of all; the leader of the first machine (by name) that names one. */
   private mergedRemoteGroups(): Record<string, GroupRecord> {
-    const merged: Record<string, GroupRecord> = {};
-    for (const machine of [...this.remoteGroups.keys()].sort()) {
-      for (const [name, group] of Object.entries(this.remoteGroups.get(machine)!)) {
-        if (!Array.isArray(group?.members)) continue;
-        const seen = merged[name];
-        const leader = seen?.leader ?? group.leader;
-        merged[name] = { ...(leader !== undefined ? { leader } : {}), members: [...new Set([...(seen?.members ?? []), ...group.members])] };
-      }
-    }
+    let merged: Record<string, GroupRecord> = {};
+    for (const machine of [...this.remoteGroups.keys()].sort()) merged = mergeGroupSets(merged, this.remoteGroups.get(machine)!);
     return merged;
   }
 

@@ -56,7 +56,6 @@ export class BridgeOutbound {
     /** What the inbound side journaled from NATS: never published back out. */
     private readonly arrivals: BridgeArrivals,
   ) {
-
     this.cursor = readStateFile<{ cursor?: number }>(layout.bridgeCursorFile, {}).cursor ?? journalEnd(layout.journalDir);
     this.book = new AddressBook(readRegistry(layout));
   }
