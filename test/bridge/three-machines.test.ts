@@ -65,6 +65,8 @@ describe('bridge: three machines', { skip }, () => {
     const arrived = await waitFor(() => once(b, toLeader!.id)[0], 15_000, 'leader message on B');
     assert.equal(arrived.to, 'b-lead');
     assert.match((await cli(['read', 'b-lead', '--json', '--dir', b.root])).stdout, /for the lead/);
+    // C's status file (rewritten each second) counts that publish before the next case reads it as a baseline.
+    await waitFor(async () => (await published(c)) >= 1 || undefined, 5_000, "C's status counting its publish");
   });
 
   it('`*` from senders no directory names (user, each machine\'s orchestrator) reaches the others once and never comes back', async () => {
